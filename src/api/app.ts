@@ -1,0 +1,89 @@
+import crypto from 'node:crypto';
+import { bodyParser } from '@koa/bodyparser';
+import Router from '@koa/router';
+import Koa from 'koa';
+import type { Knex } from 'knex';
+import type { Config } from '../config';
+import type { Logger } from '../logger';
+import { createMetrics } from '../metrics';
+import { Accounts } from '../services/accounts';
+import { LoginThrottle } from '../services/loginThrottle';
+import type { TemporalGateway } from '../temporal/client';
+import { ApiError } from './errors';
+import { createAuthenticator } from './middleware/auth';
+import { errorHandler } from './middleware/errors';
+import { mount, openApiDocument, type RouteSpec } from './route';
+import { accountRoutes } from './routes/accounts';
+import { healthRoutes } from './routes/health';
+import { voiceRoutes } from './routes/voices';
+
+export interface ApiDeps {
+  config: Config;
+  knex: Knex;
+  temporal: TemporalGateway;
+  logger: Logger;
+}
+
+const REQUEST_ID = /^[\w.-]{1,64}$/;
+
+function parseBytes(limit: string): number {
+  const m = /^(\d+(?:\.\d+)?)\s*(b|kb|mb|gb)?$/i.exec(limit.trim());
+  if (!m) throw new Error(`BODY_LIMIT must look like 1mb or 512kb, got ${limit}`);
+  const unit = { b: 1, kb: 1024, mb: 1024 ** 2, gb: 1024 ** 3 }[(m[2] ?? 'b').toLowerCase() as 'b'];
+  return Math.floor(Number(m[1]) * unit);
+}
+
+export function createApi(deps: ApiDeps) {
+  const { config, knex, logger } = deps;
+  const metrics = createMetrics();
+  const accounts = new Accounts(
+    knex,
+    new LoginThrottle(knex, {
+      maxPerEmail: config.LOGIN_MAX_FAILURES_PER_EMAIL,
+      maxPerIp: config.LOGIN_MAX_FAILURES_PER_IP,
+      windowSec: config.LOGIN_FAILURE_WINDOW_SEC,
+    }),
+    config.SESSION_TTL_DAYS,
+  );
+
+  const specs: RouteSpec<any, any, any>[] = [
+    ...healthRoutes({ knex, temporal: deps.temporal, metrics }),
+    ...accountRoutes(accounts),
+    ...voiceRoutes(knex),
+  ];
+  const openapi = openApiDocument(specs, { version: '1.0.0', serverUrl: config.PUBLIC_URL });
+
+  const router = new Router();
+  router.get('/openapi.json', (ctx) => {
+    ctx.body = openapi;
+  });
+  mount(router, specs, createAuthenticator(accounts));
+
+  const bodyLimit = parseBytes(config.BODY_LIMIT);
+  const app = new Koa({ proxy: config.TRUST_PROXY });
+
+  app.use(async (ctx, next) => {
+    const started = process.hrtime.bigint();
+    const incoming = ctx.get('x-request-id');
+    ctx.state.requestId = REQUEST_ID.test(incoming) ? incoming : crypto.randomUUID();
+    ctx.set('X-Request-Id', ctx.state.requestId);
+    try {
+      await next();
+    } finally {
+      const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+      const routePath = (ctx as unknown as { _matchedRoute?: string })._matchedRoute ?? 'unmatched';
+      metrics.httpDuration.observe({ method: ctx.method, route: routePath, status: String(ctx.status) }, seconds);
+      logger.info({ requestId: ctx.state.requestId, method: ctx.method, path: ctx.path, status: ctx.status, ms: Math.round(seconds * 1000) }, 'request');
+    }
+  });
+  app.use(errorHandler(logger));
+  app.use(async (ctx, next) => {
+    // Refuse an oversized body from its declared length before reading any of it.
+    if ((ctx.request.length ?? 0) > bodyLimit) throw new ApiError('PAYLOAD_TOO_LARGE', `Request body is larger than ${config.BODY_LIMIT}`);
+    await next();
+  });
+  app.use(bodyParser({ enableTypes: ['json'], jsonLimit: config.BODY_LIMIT, encoding: 'utf-8' }));
+  app.use(router.routes());
+
+  return { app, metrics, accounts };
+}

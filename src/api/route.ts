@@ -1,0 +1,120 @@
+import type Router from '@koa/router';
+import type { Context } from 'koa';
+import { z, type ZodType } from 'zod';
+import { ApiError } from './errors';
+import type { AuthContext } from './middleware/auth';
+
+/**
+ * A route is declared once, with the schemas of its inputs: the same declaration validates
+ * requests and generates GET /openapi.json, so the document can never drift from the code.
+ */
+export type AuthMode = 'none' | 'required' | 'optional';
+
+export interface RouteInput<B, Q, P> {
+  body: B;
+  query: Q;
+  params: P;
+  auth: AuthContext | null;
+}
+
+export interface RouteSpec<B = unknown, Q = unknown, P = unknown> {
+  method: 'get' | 'post' | 'put' | 'patch' | 'delete';
+  /** Koa path, e.g. /v1/podcasts/:id */
+  path: string;
+  summary: string;
+  tag: string;
+  auth: AuthMode;
+  body?: ZodType<B>;
+  query?: ZodType<Q>;
+  params?: ZodType<P>;
+  /** Status → description (and response schema when there is a body worth documenting). */
+  responses: Record<number, { description: string; schema?: ZodType; contentType?: string }>;
+  handler: (ctx: Context, input: RouteInput<B, Q, P>) => Promise<void>;
+}
+
+export function route<B = undefined, Q = undefined, P = undefined>(spec: RouteSpec<B, Q, P>): RouteSpec<B, Q, P> {
+  return spec;
+}
+
+function validationError(where: 'body' | 'query' | 'path', error: z.ZodError): ApiError {
+  const fields = error.issues.map((i) => ({ field: [where, ...i.path].join('.'), message: i.message }));
+  return new ApiError('VALIDATION_FAILED', `Invalid ${where}: ${fields.map((f) => `${f.field}: ${f.message}`).join('; ')}`, { fields });
+}
+
+function parse<T>(schema: ZodType<T> | undefined, value: unknown, where: 'body' | 'query' | 'path'): T {
+  if (!schema) return undefined as T;
+  const result = schema.safeParse(value);
+  if (!result.success) throw validationError(where, result.error);
+  return result.data;
+}
+
+export function mount(router: Router, specs: RouteSpec<any, any, any>[], authenticate: (ctx: Context, mode: AuthMode) => Promise<AuthContext | null>) {
+  for (const spec of specs) {
+    router[spec.method](spec.path, async (ctx) => {
+      const auth = await authenticate(ctx, spec.auth);
+      if (spec.body && !ctx.request.is('application/json') && ctx.request.length) {
+        throw new ApiError('VALIDATION_FAILED', 'Content-Type must be application/json');
+      }
+      const body = parse(spec.body, ctx.request.body ?? {}, 'body');
+      const query = parse(spec.query, ctx.query, 'query');
+      const params = parse(spec.params, ctx.params, 'path');
+      await spec.handler(ctx, { body, query, params, auth });
+    });
+  }
+}
+
+const ErrorSchema = z.object({
+  error: z.object({
+    code: z.enum(['VALIDATION_FAILED', 'UNAUTHENTICATED', 'FORBIDDEN', 'NOT_FOUND', 'CONFLICT', 'QUOTA_EXCEEDED', 'PAYLOAD_TOO_LARGE', 'RATE_LIMITED', 'UNAVAILABLE', 'INTERNAL']),
+    message: z.string(),
+    details: z.record(z.string(), z.unknown()).optional(),
+  }),
+});
+
+const jsonSchema = (schema: ZodType, io: 'input' | 'output') =>
+  z.toJSONSchema(schema, { target: 'draft-2020-12', io, unrepresentable: 'any' });
+
+/** OpenAPI 3.1 document for the mounted routes. */
+export function openApiDocument(specs: RouteSpec<any, any, any>[], info: { version: string; serverUrl?: string }) {
+  const paths: Record<string, Record<string, unknown>> = {};
+  for (const spec of specs) {
+    const oaPath = spec.path.replace(/:(\w+)/g, '{$1}');
+    const parameters: unknown[] = [];
+    for (const [where, schema] of [['path', spec.params], ['query', spec.query]] as const) {
+      if (!schema) continue;
+      const js = jsonSchema(schema, 'input') as { properties?: Record<string, unknown>; required?: string[] };
+      for (const [name, s] of Object.entries(js.properties ?? {})) {
+        parameters.push({ name, in: where, required: where === 'path' || (js.required ?? []).includes(name), schema: s });
+      }
+    }
+    const responses: Record<string, unknown> = {};
+    for (const [status, r] of Object.entries(spec.responses)) {
+      responses[status] = {
+        description: r.description,
+        ...(r.schema ? { content: { [r.contentType ?? 'application/json']: { schema: jsonSchema(r.schema, 'output') } } } : {}),
+      };
+    }
+    responses.default = { description: 'Error', content: { 'application/json': { schema: jsonSchema(ErrorSchema, 'output') } } };
+    paths[oaPath] ??= {};
+    paths[oaPath][spec.method] = {
+      summary: spec.summary,
+      tags: [spec.tag],
+      ...(spec.auth === 'required' ? { security: [{ bearer: [] }, { apiKey: [] }] } : {}),
+      ...(parameters.length ? { parameters } : {}),
+      ...(spec.body ? { requestBody: { required: true, content: { 'application/json': { schema: jsonSchema(spec.body, 'input') } } } } : {}),
+      responses,
+    };
+  }
+  return {
+    openapi: '3.1.0',
+    info: { title: 'AIMake API', version: info.version },
+    ...(info.serverUrl ? { servers: [{ url: info.serverUrl }] } : {}),
+    components: {
+      securitySchemes: {
+        bearer: { type: 'http', scheme: 'bearer', description: 'A session token from login/register, or an API key (ak_…)' },
+        apiKey: { type: 'apiKey', in: 'header', name: 'X-API-Key' },
+      },
+    },
+    paths,
+  };
+}

@@ -1,0 +1,54 @@
+import type { Knex } from 'knex';
+import { z } from 'zod';
+import { Voice } from '../../models';
+import { route } from '../route';
+
+export function voiceView(v: Voice) {
+  return {
+    id: v.id,
+    name: v.name,
+    nameZh: v.name_zh,
+    provider: v.provider,
+    gender: v.gender,
+    language: v.language,
+    style: v.style,
+    description: v.description,
+    previewUrl: v.preview_url,
+    avatarUrl: v.avatar_url,
+    isPremium: v.is_premium,
+  };
+}
+
+const VoiceSchema = z.object({
+  id: z.string(),
+  name: z.string(),
+  nameZh: z.string().nullable(),
+  provider: z.string(),
+  gender: z.string().nullable(),
+  language: z.string().nullable(),
+  style: z.string().nullable(),
+  description: z.string().nullable(),
+  previewUrl: z.string().nullable(),
+  avatarUrl: z.string().nullable(),
+  isPremium: z.boolean(),
+});
+
+export function voiceRoutes(knex: Knex) {
+  return [
+    route({
+      method: 'get',
+      path: '/v1/voices',
+      tag: 'voices',
+      summary: 'Active voices, ordered by sort order then id',
+      auth: 'none',
+      query: z.object({ language: z.string().max(20).optional(), provider: z.string().max(20).optional() }),
+      responses: { 200: { description: 'Voices', schema: z.object({ items: z.array(VoiceSchema) }) } },
+      handler: async (ctx, { query }) => {
+        const q = Voice.query(knex).where('is_active', true).orderBy([{ column: 'sort_order' }, { column: 'id' }]);
+        if (query.language) q.where('language', query.language);
+        if (query.provider) q.where('provider', query.provider);
+        ctx.body = { items: (await q).map(voiceView) };
+      },
+    }),
+  ];
+}

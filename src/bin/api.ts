@@ -1,0 +1,35 @@
+// `npm run api`: the HTTP API process.
+import { createApi } from '../api/app';
+import { loadConfig } from '../config';
+import { createKnex, resolveDatabase } from '../db';
+import { createLogger } from '../logger';
+import { TemporalGateway } from '../temporal/client';
+
+async function main() {
+  const config = loadConfig();
+  const logger = createLogger(config.LOG_LEVEL, 'api');
+  const { url, embedded } = await resolveDatabase(config, logger);
+  const knex = createKnex(url, config.DATABASE_POOL_MAX);
+  const temporal = new TemporalGateway(config.temporalAddress, config.TEMPORAL_NAMESPACE, config.TEMPORAL_TASK_QUEUE);
+  const { app } = createApi({ config, knex, temporal, logger });
+  const server = app.listen(config.PORT, config.HOST, () => {
+    logger.info({ url: `http://${config.HOST}:${config.PORT}` }, 'API listening');
+  });
+
+  const shutdown = async (signal: string) => {
+    logger.info({ signal }, 'shutting down');
+    server.close();
+    server.closeIdleConnections();
+    await temporal.close();
+    await knex.destroy();
+    if (embedded?.owned) await embedded.stop();
+    process.exit(0);
+  };
+  process.once('SIGINT', () => void shutdown('SIGINT'));
+  process.once('SIGTERM', () => void shutdown('SIGTERM'));
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});

@@ -1,0 +1,65 @@
+import path from 'node:path';
+import knexFactory, { type Knex } from 'knex';
+import { Model } from 'objection';
+import pg from 'pg';
+import type { Config } from '../config';
+import type { Logger } from '../logger';
+import { startEmbeddedPostgres, type EmbeddedDatabase } from './embedded';
+
+// NUMERIC (durations, costs) arrives as strings by default; our values fit a double exactly enough.
+pg.types.setTypeParser(pg.types.builtins.NUMERIC, (v) => Number.parseFloat(v));
+// BIGINT (counts) fits comfortably in a JS number for our row counts.
+pg.types.setTypeParser(pg.types.builtins.INT8, (v) => Number.parseInt(v, 10));
+
+export const MIGRATIONS_DIR = path.resolve(__dirname, '../../migrations');
+
+export function migrationConfig(): Knex.MigratorConfig {
+  return { directory: MIGRATIONS_DIR, loadExtensions: ['.ts'], tableName: 'knex_migrations' };
+}
+
+/** DATABASE_URL when set, else the embedded PostgreSQL (started here if nobody runs it yet). */
+export async function resolveDatabase(
+  config: Config,
+  logger?: Logger,
+): Promise<{ url: string; embedded: EmbeddedDatabase | null }> {
+  if (config.DATABASE_URL) return { url: config.DATABASE_URL, embedded: null };
+  const embedded = await startEmbeddedPostgres({
+    dataDir: config.DATA_DIR,
+    port: config.EMBEDDED_PG_PORT,
+    logger,
+  });
+  return { url: embedded.url, embedded };
+}
+
+export function createKnex(url: string, poolMax = 10): Knex {
+  const knex = knexFactory({
+    client: 'pg',
+    connection: url,
+    pool: { min: 0, max: poolMax },
+    migrations: migrationConfig(),
+  });
+  Model.knex(knex);
+  return knex;
+}
+
+/** Creates the database named in `url` when it does not exist yet. */
+export async function ensureDatabaseExists(url: string): Promise<void> {
+  const target = new URL(url);
+  const name = decodeURIComponent(target.pathname.replace(/^\//, ''));
+  if (!name) throw new Error('DATABASE_URL names no database');
+  const admin = new URL(url);
+  admin.pathname = '/postgres';
+  const client = new pg.Client({ connectionString: admin.toString() });
+  await client.connect();
+  try {
+    const found = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [name]);
+    if (found.rowCount === 0) await client.query(`CREATE DATABASE ${client.escapeIdentifier(name)}`);
+  } finally {
+    await client.end();
+  }
+}
+
+export async function migrateLatest(knex: Knex): Promise<string[]> {
+  const [, applied] = await knex.migrate.latest(migrationConfig());
+  return applied as string[];
+}
