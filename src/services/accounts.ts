@@ -44,7 +44,13 @@ export class Accounts {
     const email = normaliseEmail(input.email);
     const password_hash = await hashPassword(input.password);
     try {
-      const user = await User.query(this.knex).insertAndFetch({ email, password_hash, name: input.name ?? null });
+      const user = await User.query(this.knex).insertAndFetch({
+        email,
+        password_hash,
+        name: input.name ?? null,
+        // The monthly reset (seed query 3.5) only touches users whose reset time has come.
+        quota_reset_at: this.knex.raw(`DATE_TRUNC('month', NOW() AT TIME ZONE 'UTC') AT TIME ZONE 'UTC' + INTERVAL '1 month'`) as unknown as Date,
+      });
       return { user, token: await this.openSession(user, meta) };
     } catch (err) {
       if (err instanceof UniqueViolationError) throw conflict('An account with this email already exists');

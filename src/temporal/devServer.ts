@@ -84,7 +84,7 @@ export async function startTemporalDevServer(opts: {
   const logFile = fs.openSync(path.join(opts.dataDir, 'temporal.log'), 'a');
   const child = spawn(cli, args, { stdio: ['ignore', logFile, logFile] });
   fs.closeSync(logFile);
-  opts.logger?.info({ pid: child.pid, address, uiUrl }, 'started Temporal dev server');
+  opts.logger?.info({ temporalPid: child.pid, address, uiUrl }, 'started Temporal dev server');
   try {
     await waitUntilServing(address, opts.namespace, deadline, child);
   } catch (err) {

@@ -15,3 +15,22 @@ export const SEARCH_ATTRIBUTES = [UserIdKey, PodcastIdKey, AudioIdKey, JobKindKe
 export const searchAttributeFlags: Record<string, 'Keyword'> = Object.fromEntries(
   SEARCH_ATTRIBUTES.map((k) => [k.name, 'Keyword' as const]),
 );
+
+/**
+ * Registers any of our search attributes the namespace lacks. The dev server gets them at start;
+ * a production cluster gets them from the worker's first start.
+ */
+export async function ensureSearchAttributes(
+  operator: {
+    listSearchAttributes(req: { namespace: string }): Promise<{ customAttributes?: Record<string, unknown> | null }>;
+    addSearchAttributes(req: { namespace: string; searchAttributes: Record<string, number> }): Promise<unknown>;
+  },
+  namespace: string,
+): Promise<string[]> {
+  const existing = await operator.listSearchAttributes({ namespace });
+  const missing = SEARCH_ATTRIBUTES.filter((k) => !(k.name in (existing.customAttributes ?? {})));
+  if (missing.length === 0) return [];
+  // INDEXED_VALUE_TYPE_KEYWORD = 2 in Temporal's API enum.
+  await operator.addSearchAttributes({ namespace, searchAttributes: Object.fromEntries(missing.map((k) => [k.name, 2])) });
+  return missing.map((k) => k.name);
+}

@@ -18,6 +18,8 @@ export function errorHandler(logger: Logger): Middleware {
       ctx.status = apiError.status;
       ctx.body = apiError.toBody();
       for (const [k, v] of Object.entries(apiError.headers ?? {})) ctx.set(k, v);
+      // The unread rest of an oversized body would otherwise be taken for the next request.
+      if (apiError.code === 'PAYLOAD_TOO_LARGE') ctx.set('Connection', 'close');
     }
   };
 }

@@ -1,0 +1,46 @@
+// `npm run worker`: the Temporal worker process (workflows and activities).
+import { Connection } from '@temporalio/client';
+import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
+import { loadConfig } from '../config';
+import { createKnex, resolveDatabase } from '../db';
+import { createLogger } from '../logger';
+import { ensureSearchAttributes } from '../temporal/searchAttributes';
+import { createWorker } from '../worker';
+
+async function main() {
+  const config = loadConfig();
+  const logger = createLogger(config.LOG_LEVEL, 'worker');
+  // Installed once, before any connection; SIGINT/SIGTERM then drain the worker gracefully.
+  Runtime.install({
+    logger: new DefaultLogger(config.LOG_LEVEL === 'debug' || config.LOG_LEVEL === 'trace' ? 'DEBUG' : 'WARN'),
+    ...(config.WORKER_METRICS_ADDRESS
+      ? { telemetryOptions: { metrics: { prometheus: { bindAddress: config.WORKER_METRICS_ADDRESS } } } }
+      : {}),
+  });
+  const { url, embedded } = await resolveDatabase(config, logger);
+  const knex = createKnex(url, config.DATABASE_POOL_MAX);
+  const admin = await Connection.connect({ address: config.temporalAddress });
+  const added = await ensureSearchAttributes(admin.operatorService, config.TEMPORAL_NAMESPACE);
+  if (added.length) logger.info({ added }, 'registered search attributes');
+  await admin.close();
+  const connection = await NativeConnection.connect({ address: config.temporalAddress });
+  const worker = await createWorker({
+    connection,
+    namespace: config.TEMPORAL_NAMESPACE,
+    taskQueue: config.TEMPORAL_TASK_QUEUE,
+    deps: { config, knex, logger },
+  });
+  logger.info({ taskQueue: config.TEMPORAL_TASK_QUEUE, address: config.temporalAddress }, 'worker running');
+  try {
+    await worker.run();
+  } finally {
+    await connection.close();
+    await knex.destroy();
+    if (embedded?.owned) await embedded.stop();
+  }
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});
