@@ -1,0 +1,576 @@
+import dns from 'node:dns';
+import http from 'node:http';
+import https from 'node:https';
+import net from 'node:net';
+import zlib from 'node:zlib';
+import { Readability } from '@mozilla/readability';
+import { JSDOM, VirtualConsole } from 'jsdom';
+import { addressRange, isAllowedAddress, literalAddress, sameAddress } from './ssrf';
+import { normaliseText } from './text';
+
+// ---------------------------------------------------------------------------
+// Errors
+
+export type SourceErrorCode =
+  | 'SOURCE_INVALID_URL'
+  | 'SOURCE_FORBIDDEN_ADDRESS'
+  | 'SOURCE_TOO_LARGE'
+  | 'SOURCE_TIMEOUT'
+  | 'SOURCE_HTTP_ERROR'
+  | 'SOURCE_FETCH_FAILED'
+  | 'SOURCE_UNSUPPORTED_TYPE'
+  | 'SOURCE_EMPTY'
+  | 'SOURCE_TOO_MANY_REDIRECTS';
+
+export class SourceError extends Error {
+  readonly code: SourceErrorCode;
+  readonly retryable: boolean;
+  /** HTTP status for SOURCE_HTTP_ERROR. */
+  readonly status?: number;
+
+  constructor(code: SourceErrorCode, message: string, opts: { retryable?: boolean; status?: number; cause?: unknown } = {}) {
+    super(message, opts.cause === undefined ? undefined : { cause: opts.cause });
+    this.name = 'SourceError';
+    this.code = code;
+    this.retryable = opts.retryable ?? false;
+    if (opts.status !== undefined) this.status = opts.status;
+  }
+}
+
+// ---------------------------------------------------------------------------
+// Options and result
+
+export interface ResolvedAddress {
+  address: string;
+  family: 4 | 6;
+}
+
+export interface FetchOptions {
+  /** Allow loopback destinations (tests only). Never allows private/link-local ranges. */
+  allowLoopback?: boolean;
+  /** Cap on the decoded body size. Default 5 MiB. */
+  maxBytes?: number;
+  /** Total budget for the whole fetch, redirects included. Default 15000. */
+  timeoutMs?: number;
+  /** Default 5. */
+  maxRedirects?: number;
+  signal?: AbortSignal;
+  /** Name resolution; injectable so tests need no DNS. Default: dns.promises.lookup with all:true. */
+  lookup?: (hostname: string) => Promise<ResolvedAddress[]>;
+  userAgent?: string;
+}
+
+export interface ReadableText {
+  title: string | null;
+  text: string;
+  finalUrl: string;
+  /** Decoded (decompressed) body size in bytes. */
+  bytes: number;
+}
+
+const DEFAULT_MAX_BYTES = 5 * 1024 * 1024;
+const DEFAULT_TIMEOUT_MS = 15_000;
+const DEFAULT_MAX_REDIRECTS = 5;
+const DEFAULT_USER_AGENT = 'AIMake/0.1 (+podcast source fetcher)';
+const REDIRECT_STATUSES = new Set([301, 302, 303, 307, 308]);
+
+async function defaultLookup(hostname: string): Promise<ResolvedAddress[]> {
+  const results = await dns.promises.lookup(hostname, { all: true, verbatim: true });
+  return results.map((r) => ({ address: r.address, family: r.family === 6 ? 6 : 4 }));
+}
+
+// ---------------------------------------------------------------------------
+// URL validation and address checks
+
+function describeUrl(u: URL): string {
+  return `${u.protocol}//${u.host}`;
+}
+
+function parseTargetUrl(input: string | URL, what: string): URL {
+  let u: URL;
+  try {
+    u = typeof input === 'string' ? new URL(input.trim()) : input;
+  } catch {
+    throw new SourceError('SOURCE_INVALID_URL', `${what} is not a valid URL.`);
+  }
+  if (u.protocol !== 'http:' && u.protocol !== 'https:') {
+    throw new SourceError('SOURCE_INVALID_URL', `${what} must use http or https, not ${u.protocol.replace(/:$/, '')}.`);
+  }
+  if (u.username !== '' || u.password !== '') {
+    throw new SourceError('SOURCE_INVALID_URL', `${what} must not contain a username or password.`);
+  }
+  if (u.hostname === '') {
+    throw new SourceError('SOURCE_INVALID_URL', `${what} has no host.`);
+  }
+  return u;
+}
+
+function isLocalhostName(hostname: string): boolean {
+  const h = hostname.toLowerCase().replace(/\.$/, '');
+  return h === 'localhost' || h.endsWith('.localhost');
+}
+
+function familyOf(address: string): 4 | 6 {
+  return net.isIPv6(address) ? 6 : 4;
+}
+
+/** Never settles later than the signal aborts, for work that cannot be cancelled (DNS). */
+function raceAbort<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) return Promise.reject(signal.reason);
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(signal.reason);
+    signal.addEventListener('abort', onAbort, { once: true });
+    promise.then(
+      (v) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(v);
+      },
+      (e) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(e);
+      },
+    );
+  });
+}
+
+/**
+ * Resolves the URL's host and applies the address policy to every address.
+ * Returns the single address the connection will be pinned to.
+ */
+async function resolveAndCheck(u: URL, ctx: HopContext): Promise<ResolvedAddress> {
+  const literal = literalAddress(u.hostname);
+  let addresses: ResolvedAddress[];
+  if (literal !== null) {
+    addresses = [{ address: literal, family: familyOf(literal) }];
+  } else if (isLocalhostName(u.hostname)) {
+    // RFC 6761: these names are loopback by definition; don't ask DNS.
+    addresses = [{ address: '127.0.0.1', family: 4 }];
+  } else {
+    try {
+      addresses = await raceAbort(ctx.lookup(u.hostname), ctx.signal);
+    } catch (err) {
+      if (ctx.signal.aborted) throw err;
+      const code = (err as NodeJS.ErrnoException)?.code;
+      const notFound = code === 'ENOTFOUND' || code === 'ENODATA';
+      throw new SourceError(
+        'SOURCE_FETCH_FAILED',
+        notFound ? `Could not find the host ${u.hostname}.` : `Could not resolve the host ${u.hostname}${code ? ` (${code})` : ''}.`,
+        { retryable: !notFound, cause: err },
+      );
+    }
+    addresses = (addresses ?? []).map((a) => ({ address: String(a.address), family: familyOf(String(a.address)) }));
+  }
+
+  if (addresses.length === 0) {
+    throw new SourceError('SOURCE_FETCH_FAILED', `Could not find the host ${u.hostname}.`);
+  }
+  // Refuse if ANY address is disallowed: a later connection attempt could pick it.
+  for (const a of addresses) {
+    if (!isAllowedAddress(a.address, { allowLoopback: ctx.allowLoopback })) {
+      const where = literal !== null ? `${u.hostname}` : `${u.hostname} (${a.address})`;
+      throw new SourceError(
+        'SOURCE_FORBIDDEN_ADDRESS',
+        `Refusing to fetch ${where}: ${addressRange(a.address)} addresses are not allowed.`,
+      );
+    }
+  }
+  return addresses[0];
+}
+
+// ---------------------------------------------------------------------------
+// One HTTP hop
+
+interface HopContext {
+  allowLoopback: boolean;
+  lookup: (hostname: string) => Promise<ResolvedAddress[]>;
+  signal: AbortSignal;
+  userAgent: string;
+}
+
+async function openHop(u: URL, ctx: HopContext): Promise<http.IncomingMessage> {
+  const pinned = await resolveAndCheck(u, ctx);
+  const literal = literalAddress(u.hostname);
+
+  // Node calls this instead of DNS for named hosts, so the socket goes to the
+  // address we just checked: a second, rebinding answer is never consulted.
+  const pinnedLookup: net.LookupFunction = (_hostname, options, callback) => {
+    if (options.all) callback(null, [{ address: pinned.address, family: pinned.family }]);
+    else callback(null, pinned.address, pinned.family);
+  };
+
+  const mod = u.protocol === 'https:' ? https : http;
+  return new Promise<http.IncomingMessage>((resolve, reject) => {
+    const req = mod.request({
+      protocol: u.protocol,
+      // Literal IPs skip the lookup hook, so connect to the canonical checked form.
+      host: literal ?? u.hostname,
+      port: u.port === '' ? undefined : Number(u.port),
+      path: `${u.pathname}${u.search}`,
+      method: 'GET',
+      headers: {
+        Host: u.host,
+        'User-Agent': ctx.userAgent,
+        Accept: 'text/html,application/xhtml+xml,text/plain;q=0.9,*/*;q=0.1',
+        'Accept-Encoding': 'gzip, deflate, br',
+      },
+      family: pinned.family,
+      lookup: pinnedLookup,
+      // No pooled sockets: every hop gets a fresh, freshly checked connection.
+      agent: false,
+      signal: ctx.signal,
+    });
+    req.once('socket', (socket) => {
+      socket.once('connect', () => {
+        // Belt and braces: the peer must be the address the policy approved.
+        const remote = socket.remoteAddress;
+        if (remote && !sameAddress(remote, pinned.address)) {
+          req.destroy(
+            new SourceError('SOURCE_FORBIDDEN_ADDRESS', `Refusing to fetch ${u.hostname}: connected to an unexpected address.`),
+          );
+        }
+      });
+    });
+    req.once('response', resolve);
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+// ---------------------------------------------------------------------------
+// Body
+
+function createDecoder(contentEncoding: string | undefined): zlib.Gunzip | zlib.BrotliDecompress | zlib.Inflate | null {
+  const encodings = (contentEncoding ?? '')
+    .split(',')
+    .map((e) => e.trim().toLowerCase())
+    .filter((e) => e !== '' && e !== 'identity');
+  if (encodings.length === 0) return null;
+  if (encodings.length > 1) {
+    throw new SourceError('SOURCE_UNSUPPORTED_TYPE', `Unsupported content encoding: ${contentEncoding}.`);
+  }
+  switch (encodings[0]) {
+    case 'gzip':
+    case 'x-gzip':
+      return zlib.createGunzip();
+    case 'br':
+      return zlib.createBrotliDecompress();
+    case 'deflate':
+      // HTTP "deflate" is the zlib format (RFC 9110 §8.4.1.2).
+      return zlib.createInflate();
+    default:
+      throw new SourceError('SOURCE_UNSUPPORTED_TYPE', `Unsupported content encoding: ${encodings[0]}.`);
+  }
+}
+
+function tooLarge(maxBytes: number): SourceError {
+  return new SourceError('SOURCE_TOO_LARGE', `The page is larger than the ${formatBytes(maxBytes)} limit.`);
+}
+
+function formatBytes(n: number): string {
+  if (n >= 1024 * 1024 && n % (1024 * 1024) === 0) return `${n / (1024 * 1024)} MiB`;
+  if (n >= 1024 && n % 1024 === 0) return `${n / 1024} KiB`;
+  return `${n} bytes`;
+}
+
+/** Reads the body, decompressing, and fails as soon as it passes maxBytes. */
+async function readBody(res: http.IncomingMessage, maxBytes: number, signal: AbortSignal): Promise<Buffer> {
+  let decoder: ReturnType<typeof createDecoder>;
+  try {
+    decoder = createDecoder(res.headers['content-encoding']);
+  } catch (err) {
+    res.destroy();
+    throw err;
+  }
+  const source: AsyncIterable<Buffer> = decoder ?? res;
+
+  const onAbort = () => {
+    const reason = new Error('aborted');
+    res.destroy(reason);
+    decoder?.destroy(reason);
+  };
+  signal.addEventListener('abort', onAbort, { once: true });
+
+  let networkFailed = false;
+  if (decoder) {
+    let raw = 0;
+    // Compressed bytes are capped too, so a huge incompressible stream is cut off.
+    res.on('data', (chunk: Buffer) => {
+      raw += chunk.length;
+      if (raw > maxBytes) decoder!.destroy(tooLarge(maxBytes));
+    });
+    res.on('error', (err) => {
+      networkFailed = true;
+      decoder!.destroy(err);
+    });
+    res.pipe(decoder);
+  }
+
+  const chunks: Buffer[] = [];
+  let total = 0;
+  try {
+    for await (const chunk of source) {
+      total += chunk.length;
+      if (total > maxBytes) throw tooLarge(maxBytes);
+      chunks.push(chunk);
+    }
+  } catch (err) {
+    if (err instanceof SourceError || signal.aborted) throw err;
+    if (decoder && !networkFailed) {
+      throw new SourceError('SOURCE_FETCH_FAILED', 'The page could not be decompressed.', { retryable: false, cause: err });
+    }
+    throw err;
+  } finally {
+    signal.removeEventListener('abort', onAbort);
+    res.destroy();
+    decoder?.destroy();
+  }
+  return Buffer.concat(chunks, total);
+}
+
+// ---------------------------------------------------------------------------
+// Decoding and extraction
+
+function parseContentType(header: string | undefined): { mime: string; charset: string | null } {
+  if (!header) return { mime: '', charset: null };
+  const [mime, ...params] = header.split(';');
+  let charset: string | null = null;
+  for (const p of params) {
+    const m = /^\s*charset\s*=\s*"?([^";\s]+)"?\s*$/i.exec(p);
+    if (m) charset = m[1];
+  }
+  return { mime: mime.trim().toLowerCase(), charset };
+}
+
+function sniffMetaCharset(body: Buffer): string | null {
+  // The HTML spec only looks at the first 1024 bytes for <meta charset>.
+  const head = body.subarray(0, 1024).toString('latin1');
+  const m = /<meta[^>]+charset\s*=\s*["']?\s*([\w.:-]+)/i.exec(head);
+  return m ? m[1] : null;
+}
+
+function decodeBody(body: Buffer, charset: string | null, isHtml: boolean): string {
+  // A byte order mark outranks any declared charset.
+  let label: string | null = null;
+  if (body[0] === 0xef && body[1] === 0xbb && body[2] === 0xbf) label = 'utf-8';
+  else if (body[0] === 0xff && body[1] === 0xfe) label = 'utf-16le';
+  else if (body[0] === 0xfe && body[1] === 0xff) label = 'utf-16be';
+  label ??= charset ?? (isHtml ? sniffMetaCharset(body) : null) ?? 'utf-8';
+  let decoder: TextDecoder;
+  try {
+    decoder = new TextDecoder(label);
+  } catch {
+    // Unknown labels are common in the wild; UTF-8 is the best guess.
+    decoder = new TextDecoder('utf-8');
+  }
+  return decoder.decode(body);
+}
+
+const SKIP_TAGS = new Set(['SCRIPT', 'STYLE', 'NOSCRIPT', 'TEMPLATE', 'SVG', 'CANVAS', 'IFRAME', 'OBJECT', 'EMBED', 'SELECT', 'BUTTON']);
+const BLOCK_TAGS = new Set([
+  'ADDRESS', 'ARTICLE', 'ASIDE', 'BLOCKQUOTE', 'CAPTION', 'DD', 'DETAILS', 'DIV', 'DL', 'DT', 'FIELDSET',
+  'FIGCAPTION', 'FIGURE', 'FOOTER', 'FORM', 'H1', 'H2', 'H3', 'H4', 'H5', 'H6', 'HEADER', 'HR', 'LI', 'MAIN',
+  'NAV', 'OL', 'P', 'PRE', 'SECTION', 'SUMMARY', 'TABLE', 'TBODY', 'THEAD', 'TFOOT', 'TR', 'UL',
+]);
+
+function isHidden(el: Element): boolean {
+  if (el.hasAttribute('hidden') || el.getAttribute('aria-hidden') === 'true') return true;
+  const style = el.getAttribute('style');
+  return style !== null && /(?:^|;)\s*(?:display\s*:\s*none|visibility\s*:\s*hidden)\b/i.test(style);
+}
+
+/** Text of a DOM subtree with paragraph breaks at block elements (textContent has none). */
+function nodeToText(root: Node): string {
+  const parts: string[] = [];
+  const walk = (node: Node, inPre: boolean): void => {
+    if (node.nodeType === 3 || node.nodeType === 4) {
+      const data = node.nodeValue ?? '';
+      parts.push(inPre ? data : data.replace(/\s+/g, ' '));
+      return;
+    }
+    if (node.nodeType !== 1 && node.nodeType !== 9 && node.nodeType !== 11) return;
+    const tag = node.nodeType === 1 ? (node as Element).tagName.toUpperCase() : '';
+    if (SKIP_TAGS.has(tag) || (node.nodeType === 1 && isHidden(node as Element))) return;
+    if (tag === 'BR') {
+      parts.push('\n');
+      return;
+    }
+    const block = BLOCK_TAGS.has(tag);
+    if (block) parts.push('\n\n');
+    else if (tag === 'TD' || tag === 'TH') parts.push(' ');
+    const pre = inPre || tag === 'PRE';
+    for (let child = node.firstChild; child; child = child.nextSibling) walk(child, pre);
+    if (block) parts.push('\n\n');
+  };
+  walk(root, false);
+  return parts.join('');
+}
+
+function cleanTitle(t: string | null | undefined): string | null {
+  if (!t) return null;
+  const s = normaliseText(t).replace(/\s+/g, ' ');
+  return s === '' ? null : s;
+}
+
+function extractHtml(html: string, finalUrl: string): { title: string | null; text: string } {
+  // Scripts and subresources stay off (jsdom defaults); the silent console
+  // keeps CSS parse noise out of our logs.
+  const dom = new JSDOM(html, { url: finalUrl, virtualConsole: new VirtualConsole() });
+  try {
+    const doc = dom.window.document;
+    const docTitle = doc.title;
+    // Readability mutates what it reads; keep the original for the fallback.
+    const clone = doc.cloneNode(true) as Document;
+    // Readability keeps <nav> on short pages; it is never article text.
+    for (const d of [doc, clone]) {
+      for (const el of Array.from(d.querySelectorAll('nav, [role="navigation"]'))) el.remove();
+    }
+    let article: ReturnType<Readability<Node>['parse']> = null;
+    try {
+      article = new Readability<Node>(clone, { serializer: (n) => n }).parse();
+    } catch {
+      article = null;
+    }
+    let text = article?.content ? normaliseText(nodeToText(article.content)) : '';
+    if (text === '' && doc.body) text = normaliseText(nodeToText(doc.body));
+    return { title: cleanTitle(article?.title) ?? cleanTitle(docTitle), text };
+  } finally {
+    dom.window.close();
+  }
+}
+
+// ---------------------------------------------------------------------------
+// Public entry point
+
+function networkError(err: unknown, u: URL): SourceError {
+  const e = err as NodeJS.ErrnoException & { code?: string };
+  const code = typeof e?.code === 'string' ? e.code : undefined;
+  const tls = code !== undefined && (/CERT|TLS|SSL/.test(code) || code === 'DEPTH_ZERO_SELF_SIGNED_CERT');
+  const what =
+    code === 'ECONNREFUSED'
+      ? 'the connection was refused'
+      : code === 'ECONNRESET'
+        ? 'the connection was reset'
+        : code === 'ETIMEDOUT'
+          ? 'the connection timed out'
+          : code === 'EHOSTUNREACH' || code === 'ENETUNREACH'
+            ? 'the host is unreachable'
+            : tls
+              ? 'the secure connection could not be verified'
+              : 'a network error occurred';
+  return new SourceError('SOURCE_FETCH_FAILED', `Could not fetch ${describeUrl(u)}: ${what}${code ? ` (${code})` : ''}.`, {
+    retryable: !tls,
+    cause: err,
+  });
+}
+
+function checkPositive(name: string, value: number, allowZero = false): void {
+  if (!Number.isFinite(value) || value < 0 || (!allowZero && value === 0)) {
+    throw new RangeError(`${name} must be a ${allowZero ? 'non-negative' : 'positive'} number, got ${value}`);
+  }
+}
+
+/**
+ * Fetches a user-supplied URL under the SSRF policy and returns its readable text.
+ * Throws SourceError for every expected failure; rethrows the caller's abort reason
+ * if options.signal aborts.
+ */
+export async function fetchReadableText(url: string, options: FetchOptions = {}): Promise<ReadableText> {
+  const maxBytes = options.maxBytes ?? DEFAULT_MAX_BYTES;
+  const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+  const maxRedirects = options.maxRedirects ?? DEFAULT_MAX_REDIRECTS;
+  checkPositive('maxBytes', maxBytes);
+  checkPositive('timeoutMs', timeoutMs);
+  checkPositive('maxRedirects', maxRedirects, true);
+
+  let current = parseTargetUrl(url, 'The URL');
+  const external = options.signal;
+  if (external?.aborted) throw external.reason;
+
+  const controller = new AbortController();
+  let timedOut = false;
+  const timer = setTimeout(() => {
+    timedOut = true;
+    controller.abort(new Error('timeout'));
+  }, timeoutMs);
+  const onExternalAbort = () => controller.abort(external?.reason);
+  external?.addEventListener('abort', onExternalAbort, { once: true });
+
+  const ctx: HopContext = {
+    allowLoopback: options.allowLoopback === true,
+    lookup: options.lookup ?? defaultLookup,
+    signal: controller.signal,
+    userAgent: options.userAgent ?? DEFAULT_USER_AGENT,
+  };
+
+  try {
+    for (let redirects = 0; ; ) {
+      const res = await openHop(current, ctx);
+      const status = res.statusCode ?? 0;
+
+      if (REDIRECT_STATUSES.has(status)) {
+        const location = res.headers.location;
+        res.destroy();
+        if (!location) {
+          throw new SourceError('SOURCE_HTTP_ERROR', `${describeUrl(current)} sent a redirect (${status}) without a location.`, { status });
+        }
+        if (redirects >= maxRedirects) {
+          throw new SourceError('SOURCE_TOO_MANY_REDIRECTS', `Gave up after ${maxRedirects} redirects.`);
+        }
+        redirects++;
+        let next: URL;
+        try {
+          next = new URL(location, current);
+        } catch {
+          throw new SourceError('SOURCE_INVALID_URL', `${describeUrl(current)} redirected to an invalid URL.`);
+        }
+        current = parseTargetUrl(next, 'The redirect target');
+        continue;
+      }
+
+      if (status < 200 || status >= 300) {
+        res.destroy();
+        throw new SourceError('SOURCE_HTTP_ERROR', `${describeUrl(current)} answered with HTTP ${status}.`, {
+          status,
+          retryable: status >= 500 || status === 429,
+        });
+      }
+
+      const { mime, charset } = parseContentType(res.headers['content-type']);
+      const isHtml = mime === 'text/html' || mime === 'application/xhtml+xml';
+      if (!isHtml && mime !== 'text/plain') {
+        res.destroy();
+        throw new SourceError(
+          'SOURCE_UNSUPPORTED_TYPE',
+          mime === '' ? 'The page did not say what type of content it is.' : `Unsupported content type: ${mime}.`,
+        );
+      }
+
+      const declared = Number(res.headers['content-length']);
+      if (res.headers['content-length'] !== undefined && Number.isFinite(declared) && declared > maxBytes) {
+        res.destroy();
+        throw tooLarge(maxBytes);
+      }
+
+      const body = await readBody(res, maxBytes, controller.signal);
+      const decoded = decodeBody(body, charset, isHtml);
+      const finalUrl = current.href;
+      const extracted = isHtml ? extractHtml(decoded, finalUrl) : { title: null, text: normaliseText(decoded) };
+      if (extracted.text === '') {
+        throw new SourceError('SOURCE_EMPTY', `No readable text was found at ${describeUrl(current)}.`);
+      }
+      return { title: extracted.title, text: extracted.text, finalUrl, bytes: body.length };
+    }
+  } catch (err) {
+    if (timedOut) {
+      throw new SourceError('SOURCE_TIMEOUT', `Fetching ${describeUrl(current)} took longer than ${timeoutMs} ms.`, {
+        retryable: true,
+      });
+    }
+    if (external?.aborted) throw external.reason;
+    if (err instanceof SourceError) throw err;
+    throw networkError(err, current);
+  } finally {
+    clearTimeout(timer);
+    external?.removeEventListener('abort', onExternalAbort);
+  }
+}
