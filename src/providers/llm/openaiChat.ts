@@ -1,0 +1,107 @@
+/**
+ * The LLM that writes podcast scripts: OpenAI chat completions with strict JSON-schema output.
+ * Validation of the parsed value against the caller's own types is left to the caller.
+ */
+import OpenAI from 'openai';
+import { ProviderError } from '../tts/types';
+import { classifyOpenAiError, startDeadline } from '../tts/openai';
+
+export interface OpenAiScriptLlmOptions {
+  apiKey: string;
+  baseURL?: string;
+  /** Default 'gpt-4o-mini'. */
+  model?: string;
+  /** Whole request. Default 180 s: long scripts take a while to generate. */
+  timeoutMs?: number;
+}
+
+export interface JsonCompletionArgs {
+  system: string;
+  user: string;
+  /** Name of the schema as the API sees it: [a-zA-Z0-9_-], at most 64 characters. */
+  schemaName: string;
+  /** A JSON Schema that satisfies OpenAI's strict mode (additionalProperties: false, all required). */
+  jsonSchema: object;
+  signal?: AbortSignal;
+}
+
+export interface JsonCompletion {
+  /** The parsed JSON the model returned; unvalidated. */
+  value: unknown;
+  promptTokens: number;
+  completionTokens: number;
+}
+
+export interface ScriptLlm {
+  /** T documents what the caller expects; the value is still unvalidated. */
+  completeJson<T = unknown>(args: JsonCompletionArgs): Promise<JsonCompletion>;
+}
+
+const DEFAULT_TIMEOUT_MS = 180_000;
+
+export function createOpenAiScriptLlm(opts: OpenAiScriptLlmOptions): ScriptLlm {
+  const model = opts.model ?? 'gpt-4o-mini';
+  // The SDK insists on a positive integer.
+  const timeoutMs = Math.max(1, Math.round(opts.timeoutMs ?? DEFAULT_TIMEOUT_MS));
+  // Retries belong to the Temporal activity, which sees the classified error and Retry-After.
+  const client = new OpenAI({ apiKey: opts.apiKey, baseURL: opts.baseURL, maxRetries: 0, timeout: timeoutMs });
+
+  return {
+    async completeJson(args: JsonCompletionArgs): Promise<JsonCompletion> {
+      if (args.signal?.aborted) throw args.signal.reason;
+      const deadline = startDeadline(timeoutMs, args.signal);
+      let completion: OpenAI.Chat.Completions.ChatCompletion;
+      try {
+        completion = await client.chat.completions.create(
+          {
+            model,
+            messages: [
+              { role: 'system', content: args.system },
+              { role: 'user', content: args.user },
+            ],
+            response_format: {
+              type: 'json_schema',
+              json_schema: { name: args.schemaName, schema: args.jsonSchema as Record<string, unknown>, strict: true },
+            },
+          },
+          { signal: deadline.signal, maxRetries: 0, timeout: timeoutMs },
+        );
+      } catch (err) {
+        throw classifyOpenAiError(err, 'LLM', args.signal, deadline);
+      } finally {
+        deadline.dispose();
+      }
+
+      const promptTokens = completion.usage?.prompt_tokens ?? 0;
+      const completionTokens = completion.usage?.completion_tokens ?? 0;
+      const choice = completion.choices[0];
+      if (!choice) throw new ProviderError('LLM_BAD_OUTPUT', 'completion had no choices', true);
+      // A refusal or a content-filter stop will be the same on a retry; fail the job instead.
+      if (choice.message.refusal) {
+        throw new ProviderError('LLM_REFUSED', `model refused: ${choice.message.refusal}`, false);
+      }
+      if (choice.finish_reason === 'content_filter') {
+        throw new ProviderError('LLM_REFUSED', 'output was stopped by the content filter', false);
+      }
+      const content = choice.message.content;
+      if (choice.finish_reason === 'length') {
+        throw new ProviderError('LLM_BAD_OUTPUT', 'output was cut off at the token limit', true);
+      }
+      if (typeof content !== 'string' || content.length === 0) {
+        throw new ProviderError('LLM_BAD_OUTPUT', 'completion had no content', true);
+      }
+      let value: unknown;
+      try {
+        value = JSON.parse(content);
+      } catch (err) {
+        const snippet = content.length > 200 ? `${content.slice(0, 200)}…` : content;
+        throw new ProviderError(
+          'LLM_BAD_OUTPUT',
+          `model output is not valid JSON (${(err as Error).message}): ${snippet}`,
+          true,
+        );
+      }
+      return { value, promptTokens, completionTokens };
+    },
+  };
+}
