@@ -43,6 +43,33 @@ const EnvSchema = z.object({
   LOGIN_MAX_FAILURES_PER_IP: z.coerce.number().int().min(1).default(20),
   LOGIN_FAILURE_WINDOW_SEC: z.coerce.number().int().min(1).default(900),
   TRUST_PROXY: bool.default(false),
+
+  STORAGE_DRIVER: z.enum(['local', 's3']).default('local'),
+  STORAGE_DIR: optionalString,
+  S3_BUCKET: optionalString,
+  S3_REGION: z.string().default('us-east-1'),
+  S3_ENDPOINT: optionalString,
+  S3_FORCE_PATH_STYLE: bool.default(false),
+  S3_ACCESS_KEY_ID: optionalString,
+  S3_SECRET_ACCESS_KEY: optionalString,
+
+  OPENAI_API_KEY: optionalString,
+  OPENAI_BASE_URL: optionalString,
+  OPENAI_CHAT_MODEL: z.string().default('gpt-4o-mini'),
+  OPENAI_TTS_MODEL: z.string().default('tts-1'),
+  ELEVENLABS_API_KEY: optionalString,
+  ELEVENLABS_BASE_URL: optionalString,
+  ELEVENLABS_MODEL_ID: z.string().default('eleven_multilingual_v2'),
+  PROVIDER_TIMEOUT_MS: z.coerce.number().int().min(1000).default(120_000),
+
+  SYNTH_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(4),
+  LINES_PER_CHILD_WORKFLOW: z.coerce.number().int().min(10).max(500).default(200),
+  REVIEW_TIMEOUT_DAYS: z.coerce.number().int().min(1).max(365).default(30),
+  SOURCE_ALLOW_LOOPBACK: bool.default(false),
+  SOURCE_MAX_BYTES: z.coerce.number().int().min(1024).default(5 * 1024 * 1024),
+  SOURCE_TIMEOUT_MS: z.coerce.number().int().min(100).default(15_000),
+  TTS_MAX_TEXT_CHARS: z.coerce.number().int().min(1).max(100_000).default(100_000),
+  PODCAST_MAX_SOURCE_CHARS: z.coerce.number().int().min(1).default(200_000),
 });
 
 export type Config = z.infer<typeof EnvSchema> & {
@@ -50,6 +77,7 @@ export type Config = z.infer<typeof EnvSchema> & {
   temporalAddress: string;
   temporalUiUrl: string;
   embeddedTemporal: boolean;
+  storageDir: string;
 };
 
 export class ConfigError extends Error {}
@@ -61,11 +89,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     throw new ConfigError(`Invalid configuration:\n${lines.join('\n')}`);
   }
   const c = parsed.data;
+  if (c.STORAGE_DRIVER === 's3' && !c.S3_BUCKET) throw new ConfigError('Invalid configuration:\n  S3_BUCKET: required when STORAGE_DRIVER=s3');
   return {
     ...c,
     root: ROOT,
     embeddedTemporal: c.TEMPORAL_ADDRESS === undefined,
     temporalAddress: c.TEMPORAL_ADDRESS ?? `127.0.0.1:${c.TEMPORAL_DEV_PORT}`,
     temporalUiUrl: c.TEMPORAL_UI_URL ?? `http://127.0.0.1:${c.TEMPORAL_UI_PORT}`,
+    storageDir: c.STORAGE_DIR ?? path.join(c.DATA_DIR, 'storage'),
   };
 }

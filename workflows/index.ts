@@ -1,2 +1,3 @@
 // Every workflow the worker runs; the worker bundles this file (deterministic code only).
-export {};
+export { podcastWorkflow, synthesizeLinesWorkflow } from './podcast';
+export { audioWorkflow } from './audio';

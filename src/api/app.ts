@@ -16,6 +16,11 @@ import { mount, openApiDocument, type RouteSpec } from './route';
 import { accountRoutes } from './routes/accounts';
 import { healthRoutes } from './routes/health';
 import { voiceRoutes } from './routes/voices';
+import { audioRoutes } from './routes/audios';
+import { podcastRoutes } from './routes/podcasts';
+import { AudioService } from '../services/audios';
+import { PodcastService } from '../services/podcasts';
+import { storageFromConfig } from '../storage/fromConfig';
 
 export interface ApiDeps {
   config: Config;
@@ -46,10 +51,16 @@ export function createApi(deps: ApiDeps) {
     config.SESSION_TTL_DAYS,
   );
 
+  const storage = storageFromConfig(config);
+  const podcasts = new PodcastService(knex, deps.temporal, config, logger, Boolean(config.OPENAI_API_KEY));
+  const audios = new AudioService(knex, deps.temporal, config, logger);
+
   const specs: RouteSpec<any, any, any>[] = [
     ...healthRoutes({ knex, temporal: deps.temporal, metrics }),
     ...accountRoutes(accounts),
     ...voiceRoutes(knex),
+    ...podcastRoutes({ podcasts, knex, storage }),
+    ...audioRoutes({ audios, storage }),
   ];
   const openapi = openApiDocument(specs, { version: '1.0.0', serverUrl: config.PUBLIC_URL });
 

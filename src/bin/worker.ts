@@ -4,6 +4,8 @@ import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
 import { loadConfig } from '../config';
 import { createKnex, resolveDatabase } from '../db';
 import { createLogger } from '../logger';
+import { createProviders } from '../providers';
+import { storageFromConfig } from '../storage/fromConfig';
 import { ensureSearchAttributes } from '../temporal/searchAttributes';
 import { createWorker } from '../worker';
 
@@ -28,7 +30,7 @@ async function main() {
     connection,
     namespace: config.TEMPORAL_NAMESPACE,
     taskQueue: config.TEMPORAL_TASK_QUEUE,
-    deps: { config, knex, logger },
+    deps: { config, knex, logger, storage: storageFromConfig(config), providers: createProviders(config) },
   });
   logger.info({ taskQueue: config.TEMPORAL_TASK_QUEUE, address: config.temporalAddress }, 'worker running');
   try {

@@ -13,7 +13,7 @@ let env: Promise<TestWorkflowEnvironment> | undefined;
 
 export function testTemporal(): Promise<TestWorkflowEnvironment> {
   env ??= (async () => {
-    Runtime.install({ logger: new DefaultLogger('WARN') });
+    Runtime.install({ logger: new DefaultLogger('ERROR') });
     const e = await TestWorkflowEnvironment.createLocal({
       server: {
         executable: { type: 'existing-path', path: temporalCliPath(path.resolve(__dirname, '../../.tools')) },

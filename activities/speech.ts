@@ -1,0 +1,67 @@
+import crypto from 'node:crypto';
+import fs from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { probeDuration } from '../src/audio/ffmpeg';
+import type { ResolvedVoice } from '../src/providers';
+import type { Storage } from '../src/storage/types';
+
+/**
+ * Speaking one piece of text into storage, shared by podcasts and text to speech. The storage key
+ * carries a hash of everything that shapes the sound, so a retried activity or a retried job
+ * finds the audio it already paid for and never asks the provider again.
+ */
+export function segmentHash(args: { text: string; voiceId: string; speed: number; language: string; voice: ResolvedVoice }): string {
+  return crypto
+    .createHash('sha256')
+    .update(JSON.stringify([args.text, args.voiceId, args.speed, args.language, args.voice.provider.name, args.voice.providerVoice, args.voice.format]))
+    .digest('hex');
+}
+
+export const contentTypeOf = (format: 'mp3' | 'wav') => (format === 'mp3' ? 'audio/mpeg' : 'audio/wav');
+
+export async function withTempDir<T>(work: (dir: string) => Promise<T>): Promise<T> {
+  const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'aimake-'));
+  try {
+    return await work(dir);
+  } finally {
+    await fs.rm(dir, { recursive: true, force: true });
+  }
+}
+
+export async function speakToStorage(
+  storage: Storage,
+  args: { key: string; text: string; language: string; speed: number; voice: ResolvedVoice; signal?: AbortSignal },
+): Promise<{ duration: number; bytes: number; characters: number; apiCost: number | null }> {
+  return withTempDir(async (dir) => {
+    const file = path.join(dir, `speech.${args.voice.format}`);
+    const result = await args.voice.provider.synthesize({
+      text: args.text,
+      providerVoice: args.voice.providerVoice,
+      language: args.language,
+      speed: args.speed,
+      format: args.voice.format,
+      outputPath: file,
+      signal: args.signal,
+    });
+    const duration = await probeDuration(file, args.signal);
+    await storage.putFile(args.key, file, contentTypeOf(args.voice.format));
+    return { duration, bytes: result.bytes, characters: result.characters, apiCost: result.apiCost };
+  });
+}
+
+/** Paths ffmpeg can read for stored keys: in place for local storage, else downloaded into dir. */
+export async function localCopies(storage: Storage, keys: string[], dir: string): Promise<string[]> {
+  const paths: string[] = [];
+  for (const [i, key] of keys.entries()) {
+    const inPlace = storage.localPath(key);
+    if (inPlace) {
+      paths.push(inPlace);
+      continue;
+    }
+    const target = path.join(dir, `in-${String(i).padStart(5, '0')}${path.extname(key)}`);
+    await storage.getFile(key, target);
+    paths.push(target);
+  }
+  return paths;
+}

@@ -1,0 +1,79 @@
+import { z } from 'zod';
+import type { AudioService } from '../../services/audios';
+import type { Storage } from '../../storage/types';
+import type { AuthContext } from '../middleware/auth';
+import { route } from '../route';
+import { sendStoredFile } from '../sendStoredFile';
+import { IdParams, idempotencyKeyOf, ListQuery } from './common';
+
+const CreateAudio = z.strictObject({
+  // Over the service's limit is 413, not 400: the upper bound here only caps parsing.
+  text: z.string().min(1).max(1_000_000).refine((t) => t.trim().length > 0, 'must not be blank'),
+  voiceId: z.string().min(1).max(50),
+  title: z.string().trim().min(1).max(200).optional(),
+  speed: z.number().min(0.5).max(2).default(1),
+  emotion: z.string().trim().min(1).max(20).default('neutral'),
+  format: z.enum(['mp3', 'wav']).default('mp3'),
+});
+
+export function audioRoutes(deps: { audios: AudioService; storage: Storage }) {
+  const { audios } = deps;
+  return [
+    route({
+      method: 'post',
+      path: '/v1/audios',
+      tag: 'audios',
+      summary: 'Turn text into speech',
+      auth: 'required',
+      body: CreateAudio,
+      responses: { 202: { description: 'Accepted: {id, status: "processing"}' } },
+      handler: async (ctx, { body, auth }) => {
+        const res = await audios.create(auth!.user, body, idempotencyKeyOf(ctx));
+        ctx.status = res.status;
+        ctx.body = res.body;
+      },
+    }),
+    route({
+      method: 'get',
+      path: '/v1/audios',
+      tag: 'audios',
+      summary: "The caller's audio library (seed query 3.1), newest first",
+      auth: 'required',
+      query: ListQuery.extend({ type: z.enum(['tts', 'podcast']).optional() }),
+      responses: { 200: { description: 'A page of audios' } },
+      handler: async (ctx, { query, auth }) => {
+        ctx.body = await audios.list(auth!.user, query);
+      },
+    }),
+    route({
+      method: 'get',
+      path: '/v1/audios/:id',
+      tag: 'audios',
+      summary: 'An audio: 200 when done or failed, 202 while processing',
+      auth: 'required',
+      params: IdParams,
+      responses: { 200: { description: 'The audio, or its failure' }, 202: { description: 'Still processing, with progress' } },
+      handler: async (ctx, { params, auth }) => {
+        const res = await audios.get(auth!.user, params.id);
+        ctx.status = res.status;
+        ctx.body = res.body;
+      },
+    }),
+    route({
+      method: 'get',
+      path: '/v1/audios/:id/file',
+      tag: 'audios',
+      summary: "The audio's bytes (Range supported); public audios need no auth",
+      auth: 'optional',
+      params: IdParams,
+      responses: { 200: { description: 'audio/mpeg or audio/wav', contentType: 'audio/mpeg' }, 206: { description: 'Partial content' } },
+      handler: async (ctx, { params, auth }) => {
+        const file = await audios.fileOf((auth as AuthContext | null)?.user ?? null, params.id);
+        await sendStoredFile(ctx, deps.storage, deps.storage.keyOf(file.uri), {
+          contentType: file.format === 'wav' ? 'audio/wav' : 'audio/mpeg',
+          filename: `${file.title ?? 'audio'}.${file.format}`,
+        });
+      },
+    }),
+  ];
+}

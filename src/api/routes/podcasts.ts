@@ -1,0 +1,202 @@
+import { PassThrough } from 'node:stream';
+import { z } from 'zod';
+import type { Knex } from 'knex';
+import type { Storage } from '../../storage/types';
+import { etagOf, type PodcastService } from '../../services/podcasts';
+import { ApiError, notFound } from '../errors';
+import { sendStoredFile } from '../sendStoredFile';
+import { route } from '../route';
+import { jobView } from '../views';
+import { IdParams, idempotencyKeyOf, ListQuery } from './common';
+
+const ScriptLineIn = z.strictObject({
+  role: z.enum(['host', 'guest']),
+  text: z.string().trim().min(1).max(2000),
+  voiceId: z.string().max(50).optional(),
+});
+
+const CreatePodcast = z.strictObject({
+  title: z.string().trim().min(1).max(200).optional(),
+  sourceType: z.enum(['url', 'text', 'topic']),
+  sourceContent: z.string().trim().min(1).max(1_000_000),
+  targetDuration: z.number().int().min(60).max(7200).default(600),
+  style: z.enum(['casual', 'formal', 'debate']).default('casual'),
+  language: z.string().regex(/^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*$/, 'a language tag such as zh-CN or en-US').max(20).default('zh-CN'),
+  hostVoiceId: z.string().min(1).max(50),
+  guestVoiceId: z.string().min(1).max(50),
+  review: z.boolean().default(false),
+}).superRefine((b, ctx) => {
+  if (b.sourceType !== 'url') return;
+  let url: URL | null = null;
+  try {
+    url = new URL(b.sourceContent);
+  } catch {
+    // reported below
+  }
+  if (!url || !['http:', 'https:'].includes(url.protocol)) ctx.addIssue({ code: 'custom', path: ['sourceContent'], message: 'must be an http(s) URL when sourceType is url' });
+});
+
+const TERMINAL = ['completed', 'failed', 'canceled'];
+
+export function podcastRoutes(deps: { podcasts: PodcastService; knex: Knex; storage: Storage }) {
+  const { podcasts } = deps;
+  return [
+    route({
+      method: 'post',
+      path: '/v1/podcasts',
+      tag: 'podcasts',
+      summary: 'Create a podcast from a URL, a text or a topic, and start generating it',
+      auth: 'required',
+      body: CreatePodcast,
+      responses: { 202: { description: 'Accepted: the podcast and its job' } },
+      handler: async (ctx, { body, auth }) => {
+        const key = idempotencyKeyOf(ctx);
+        const res = await podcasts.create(auth!.user, body, key);
+        ctx.status = res.status;
+        ctx.body = res.body;
+      },
+    }),
+    route({
+      method: 'get',
+      path: '/v1/podcasts',
+      tag: 'podcasts',
+      summary: "The caller's podcasts, newest first",
+      auth: 'required',
+      query: ListQuery.extend({ status: z.enum(['draft', 'processing', 'completed', 'failed', 'canceled']).optional() }),
+      responses: { 200: { description: 'A page of podcasts' } },
+      handler: async (ctx, { query, auth }) => {
+        ctx.body = await podcasts.list(auth!.user, query);
+      },
+    }),
+    route({
+      method: 'get',
+      path: '/v1/podcasts/:id',
+      tag: 'podcasts',
+      summary: 'A podcast with its script and latest job',
+      auth: 'required',
+      params: IdParams,
+      responses: { 200: { description: 'The podcast' } },
+      handler: async (ctx, { params, auth }) => {
+        ctx.body = await podcasts.view(auth!.user, params.id);
+      },
+    }),
+    route({
+      method: 'get',
+      path: '/v1/podcasts/:id/job',
+      tag: 'podcasts',
+      summary: "The podcast's latest job (ETag / If-None-Match for cheap polling)",
+      auth: 'required',
+      params: IdParams,
+      responses: { 200: { description: 'The job' }, 304: { description: 'Unchanged since the ETag' } },
+      handler: async (ctx, { params, auth }) => {
+        const p = await podcasts.owned(auth!.user, params.id);
+        const job = await podcasts.latestJob(p.id);
+        if (!job) throw notFound('Job');
+        const body = jobView(job);
+        const etag = etagOf(body);
+        ctx.set('ETag', etag);
+        ctx.set('Cache-Control', 'no-cache');
+        if (ctx.get('if-none-match') === etag) {
+          ctx.status = 304;
+          return;
+        }
+        ctx.body = body;
+      },
+    }),
+    route({
+      method: 'get',
+      path: '/v1/podcasts/:id/events',
+      tag: 'podcasts',
+      summary: 'Server-sent events: a job snapshot whenever it changes, until the job ends',
+      auth: 'required',
+      params: IdParams,
+      responses: { 200: { description: 'text/event-stream of job snapshots', contentType: 'text/event-stream' } },
+      handler: async (ctx, { params, auth }) => {
+        const p = await podcasts.owned(auth!.user, params.id);
+        const stream = new PassThrough();
+        ctx.status = 200;
+        ctx.type = 'text/event-stream';
+        ctx.set('Cache-Control', 'no-cache');
+        ctx.set('X-Accel-Buffering', 'no');
+        ctx.req.socket.setTimeout(0);
+        ctx.body = stream;
+        let last = '';
+        let closed = false;
+        ctx.req.on('close', () => {
+          closed = true;
+        });
+        void (async () => {
+          let idle = 0;
+          while (!closed) {
+            const job = await podcasts.latestJob(p.id).catch(() => null);
+            if (job) {
+              const snapshot = JSON.stringify(jobView(job));
+              if (snapshot !== last) {
+                stream.write(`event: job\ndata: ${snapshot}\n\n`);
+                last = snapshot;
+                idle = 0;
+              }
+              if (TERMINAL.includes(job.status)) break;
+            }
+            if (++idle % 30 === 0) stream.write(': keep-alive\n\n');
+            await new Promise((r) => setTimeout(r, 500));
+          }
+          stream.end();
+        })();
+      },
+    }),
+    route({
+      method: 'put',
+      path: '/v1/podcasts/:id/script',
+      tag: 'podcasts',
+      summary: "Edit a draft's script before approving it",
+      auth: 'required',
+      params: IdParams,
+      body: z.strictObject({ script: z.array(ScriptLineIn).min(1).max(2000) }),
+      responses: { 200: { description: 'The podcast with its new script' } },
+      handler: async (ctx, { params, body, auth }) => {
+        ctx.body = await podcasts.updateScript(auth!.user, params.id, body.script);
+      },
+    }),
+    route({
+      method: 'post',
+      path: '/v1/podcasts/:id/generate',
+      tag: 'podcasts',
+      summary: "Approve a draft's script, or retry a failed or canceled podcast",
+      auth: 'required',
+      params: IdParams,
+      responses: { 202: { description: 'The job that now runs' } },
+      handler: async (ctx, { params, auth }) => {
+        ctx.status = 202;
+        ctx.body = await podcasts.generate(auth!.user, params.id);
+      },
+    }),
+    route({
+      method: 'post',
+      path: '/v1/podcasts/:id/cancel',
+      tag: 'podcasts',
+      summary: 'Stop a running podcast; partial work is removed and nothing is charged',
+      auth: 'required',
+      params: IdParams,
+      responses: { 202: { description: 'Cancellation requested' } },
+      handler: async (ctx, { params, auth }) => {
+        ctx.status = 202;
+        ctx.body = await podcasts.cancel(auth!.user, params.id);
+      },
+    }),
+    route({
+      method: 'get',
+      path: '/v1/podcasts/:id/file',
+      tag: 'podcasts',
+      summary: "The podcast's MP3 (Range supported)",
+      auth: 'required',
+      params: IdParams,
+      responses: { 200: { description: 'audio/mpeg', contentType: 'audio/mpeg' }, 206: { description: 'Partial content' } },
+      handler: async (ctx, { params, auth }) => {
+        const p = await podcasts.owned(auth!.user, params.id);
+        if (p.status !== 'completed' || !p.audio_url) throw new ApiError('NOT_FOUND', 'This podcast has no audio yet');
+        await sendStoredFile(ctx, deps.storage, deps.storage.keyOf(p.audio_url), { contentType: 'audio/mpeg', filename: `${p.title ?? 'podcast'}.mp3` });
+      },
+    }),
+  ];
+}

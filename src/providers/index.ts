@@ -1,0 +1,73 @@
+import type { Config } from '../config';
+import type { Voice } from '../models';
+import { createOpenAiScriptLlm, type ScriptLlm } from './llm/openaiChat';
+import { createElevenLabsTts } from './tts/elevenlabs';
+import { createLocalTts, localVoiceFor } from './tts/local';
+import { createOpenAiTts } from './tts/openai';
+import type { AudioFormat, ProviderName, TtsProvider } from './tts/types';
+
+/**
+ * Every external engine behind one registry chosen by configuration. Without keys the product
+ * still works end to end: espeak-ng speaks and the local script writer writes.
+ */
+export interface Providers {
+  local: TtsProvider;
+  openai: TtsProvider | null;
+  elevenlabs: TtsProvider | null;
+  llm: ScriptLlm | null;
+}
+
+export function createProviders(config: Config): Providers {
+  const timeoutMs = config.PROVIDER_TIMEOUT_MS;
+  return {
+    local: createLocalTts(),
+    openai: config.OPENAI_API_KEY
+      ? createOpenAiTts({ apiKey: config.OPENAI_API_KEY, baseURL: config.OPENAI_BASE_URL, model: config.OPENAI_TTS_MODEL, timeoutMs })
+      : null,
+    elevenlabs: config.ELEVENLABS_API_KEY
+      ? createElevenLabsTts({ apiKey: config.ELEVENLABS_API_KEY, baseUrl: config.ELEVENLABS_BASE_URL, modelId: config.ELEVENLABS_MODEL_ID, timeoutMs })
+      : null,
+    llm: config.OPENAI_API_KEY
+      ? createOpenAiScriptLlm({ apiKey: config.OPENAI_API_KEY, baseURL: config.OPENAI_BASE_URL, model: config.OPENAI_CHAT_MODEL, timeoutMs })
+      : null,
+  };
+}
+
+// ElevenLabs addresses voices by id; these are the public premade voices of the catalogue.
+const ELEVENLABS_VOICE_IDS: Record<string, string> = {
+  'eleven-rachel': '21m00Tcm4TlvDq8ikWAM',
+  'eleven-adam': 'pNInz6obpgDQGcFmaJgB',
+};
+
+export interface ResolvedVoice {
+  provider: TtsProvider;
+  providerVoice: string;
+  /** The catalogue voice's provider has no key here, so espeak-ng renders it instead. */
+  renderedLocally: boolean;
+  /** Local engines write WAV (cheap to make, stitched anyway); cloud providers send MP3. */
+  format: AudioFormat;
+}
+
+/** Which engine speaks a catalogue voice, and under what name. */
+export function resolveVoice(providers: Providers, voice: Pick<Voice, 'id' | 'provider' | 'gender' | 'language'>, language: string): ResolvedVoice {
+  const gender = (['male', 'female', 'neutral'].includes(voice.gender ?? '') ? voice.gender : null) as 'male' | 'female' | 'neutral' | null;
+  const local = (): ResolvedVoice => ({
+    provider: providers.local,
+    providerVoice: localVoiceFor(language, gender),
+    renderedLocally: voice.provider !== 'local',
+    format: 'wav',
+  });
+  const name = voice.provider as ProviderName;
+  if (name === 'openai' && providers.openai) {
+    return { provider: providers.openai, providerVoice: voice.id.replace(/^openai-/, ''), renderedLocally: false, format: 'mp3' };
+  }
+  if (name === 'elevenlabs' && providers.elevenlabs && ELEVENLABS_VOICE_IDS[voice.id]) {
+    return { provider: providers.elevenlabs, providerVoice: ELEVENLABS_VOICE_IDS[voice.id], renderedLocally: false, format: 'mp3' };
+  }
+  return local();
+}
+
+/** True when a voice would be spoken by its own provider (false: rendered locally instead). */
+export function voiceAvailable(providers: Providers, voice: Pick<Voice, 'id' | 'provider' | 'gender' | 'language'>): boolean {
+  return !resolveVoice(providers, voice, voice.language ?? 'zh-CN').renderedLocally;
+}

@@ -1,0 +1,141 @@
+import { z } from 'zod';
+import type { ScriptLlm } from '../providers/llm/openaiChat';
+import { ProviderError } from '../providers/tts/types';
+import { speakingRate } from '../sources/text';
+
+/**
+ * Podcast scripts from an OpenAI-compatible chat model, as structured JSON. Targets longer than
+ * a quarter of an hour are written outline first, then section by section, so each call stays
+ * small; finished sections are handed to `onSection` so an interrupted run can resume from them.
+ */
+export interface DraftLine {
+  role: 'host' | 'guest';
+  text: string;
+}
+
+const LinesSchema = z.object({
+  lines: z.array(z.object({ role: z.enum(['host', 'guest']), text: z.string().trim().min(1).max(2000) })).min(1),
+});
+const OutlineSchema = z.object({
+  sections: z.array(z.object({ title: z.string().min(1), points: z.array(z.string()) })).min(1),
+});
+
+const LINES_JSON_SCHEMA = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['lines'],
+  properties: {
+    lines: {
+      type: 'array',
+      items: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['role', 'text'],
+        properties: { role: { type: 'string', enum: ['host', 'guest'] }, text: { type: 'string' } },
+      },
+    },
+  },
+};
+const OUTLINE_JSON_SCHEMA = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['sections'],
+  properties: {
+    sections: {
+      type: 'array',
+      items: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['title', 'points'],
+        properties: { title: { type: 'string' }, points: { type: 'array', items: { type: 'string' } } },
+      },
+    },
+  },
+};
+
+export interface ScriptProgress {
+  outline: Array<{ title: string; points: string[] }>;
+  done: DraftLine[][];
+}
+
+export const SECTION_SECONDS = 600;
+const SINGLE_CALL_MAX_SECONDS = 900;
+const SOURCE_EXCERPT_CHARS = 24_000;
+
+function parse<T>(schema: z.ZodType<T>, value: unknown): T {
+  const r = schema.safeParse(value);
+  if (!r.success) throw new ProviderError('LLM_BAD_OUTPUT', `The model's JSON did not match the script schema: ${r.error.issues[0]?.message}`, true);
+  return r.data;
+}
+
+export interface ScriptRequest {
+  title: string | null;
+  sourceType: 'url' | 'text' | 'topic';
+  sourceText: string;
+  language: string;
+  style: string;
+  targetDurationSec: number;
+}
+
+function systemPrompt(req: ScriptRequest) {
+  const lang = req.language.toLowerCase().startsWith('zh') ? 'Simplified Chinese' : `the language with tag ${req.language}`;
+  return [
+    `You write scripts for a two-person podcast in ${lang}: a host and a guest, in a ${req.style} style.`,
+    'Alternate turns naturally; the host opens and closes. Stay faithful to the source material: do not invent facts, numbers or quotes.',
+    'Write only spoken words: no stage directions, no speaker names inside the text, no markdown.',
+  ].join(' ');
+}
+
+function sourceBlock(req: ScriptRequest) {
+  if (req.sourceType === 'topic') return `Topic: ${req.sourceText}`;
+  const excerpt = req.sourceText.length > SOURCE_EXCERPT_CHARS ? `${req.sourceText.slice(0, SOURCE_EXCERPT_CHARS)}…` : req.sourceText;
+  return `${req.title ? `Title: ${req.title}\n` : ''}Source material:\n"""\n${excerpt}\n"""`;
+}
+
+export async function writeLlmScript(
+  llm: ScriptLlm,
+  req: ScriptRequest,
+  opts: { resume?: ScriptProgress; onProgress?: (progress: ScriptProgress) => void; signal?: AbortSignal } = {},
+): Promise<DraftLine[]> {
+  const rate = speakingRate(req.language);
+  const system = systemPrompt(req);
+  const linesFor = async (seconds: number, focus: string) => {
+    const { value } = await llm.completeJson({
+      system,
+      user: `${sourceBlock(req)}\n\n${focus}\nWrite about ${Math.round(seconds * rate)} characters of dialogue in total (about ${Math.round(seconds / 60)} minutes spoken). Return JSON {"lines":[{"role":"host"|"guest","text":"…"}]}.`,
+      schemaName: 'podcast_lines',
+      jsonSchema: LINES_JSON_SCHEMA,
+      signal: opts.signal,
+    });
+    return parse(LinesSchema, value).lines;
+  };
+
+  if (req.targetDurationSec <= SINGLE_CALL_MAX_SECONDS) {
+    return linesFor(req.targetDurationSec, 'Write the whole episode.');
+  }
+
+  const sectionCount = Math.ceil(req.targetDurationSec / SECTION_SECONDS);
+  const sections = opts.resume?.outline ?? (await outline(sectionCount));
+  const perSection = req.targetDurationSec / sections.length;
+  const done = [...(opts.resume?.done ?? [])];
+  for (let i = done.length; i < sections.length; i++) {
+    const s = sections[i];
+    const position = i === 0 ? 'This is the opening section: the host welcomes listeners.' : i === sections.length - 1 ? 'This is the final section: end with the host closing the episode.' : 'This section continues the conversation; no greetings.';
+    done.push(await linesFor(perSection, `${position}\nSection ${i + 1} of ${sections.length}: ${s.title}. Cover: ${s.points.join('; ')}.`));
+    opts.onProgress?.({ outline: sections, done });
+  }
+  return done.flat();
+
+  async function outline(count: number) {
+    const { value } = await llm.completeJson({
+      system,
+      user: `${sourceBlock(req)}\n\nPlan an episode of ${Math.round(req.targetDurationSec / 60)} minutes as exactly ${count} sections, each with a title and the points it covers. Return JSON {"sections":[{"title":"…","points":["…"]}]}.`,
+      schemaName: 'podcast_outline',
+      jsonSchema: OUTLINE_JSON_SCHEMA,
+      signal: opts.signal,
+    });
+    const planned = parse(OutlineSchema, value).sections.slice(0, count);
+    opts.onProgress?.({ outline: planned, done: [] });
+    return planned;
+  }
+}

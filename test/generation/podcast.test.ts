@@ -1,0 +1,116 @@
+import assert from 'node:assert/strict';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { call, registerUser } from '../helpers/api';
+import { ARTICLE_ZH_EN, assertMonotonicProgress, downloadedDuration, mirroredStatuses, pollJob } from '../helpers/generation';
+import { startTestStack, type TestStack } from '../helpers/stack';
+
+describe('podcast generation, end to end over HTTP (local speech, ffmpeg, Temporal)', function () {
+  this.timeout(180_000);
+  let stack: TestStack;
+
+  before(async () => {
+    stack = await startTestStack();
+  });
+
+  async function expectCompleted(token: string, userId: string, podcastId: string, quotaBefore: number) {
+    const { job, seen } = await pollJob(stack, token, podcastId);
+    assert.equal(job.status, 'completed', JSON.stringify(job));
+    assert.equal(job.progress, 100);
+    assertMonotonicProgress(seen);
+    assert.deepEqual(await mirroredStatuses(stack, `podcast-${podcastId}`), ['analyzing', 'scripting', 'synthesizing', 'processing']);
+
+    const podcast = (await call(stack.url, 'GET', `/v1/podcasts/${podcastId}`, { token })).body;
+    assert.equal(podcast.status, 'completed');
+    assert.ok(podcast.script.length >= 3, 'a dialogue of several lines');
+    assert.deepEqual([...new Set(podcast.script.map((l: { role: string }) => l.role))].sort(), ['guest', 'host']);
+    assert.ok(podcast.duration > 1);
+
+    const file = await downloadedDuration(stack.url + podcast.audioUrl, token, 'mp3');
+    assert.equal(file.contentType, 'audio/mpeg');
+    assert.ok(Math.abs(file.duration - podcast.duration) / podcast.duration < 0.02, `file ${file.duration}s vs recorded ${podcast.duration}s`);
+
+    const usage = await stack.knex('usage_logs').where({ podcast_id: podcastId });
+    assert.equal(usage.length, 1, 'exactly one usage_logs row');
+    assert.equal(usage[0].type, 'podcast');
+    assert.equal(usage[0].provider, 'local');
+    const user = await stack.knex('users').where({ id: userId }).first();
+    assert.equal(user.quota_used - quotaBefore, Math.ceil(podcast.duration), 'quota rose by the rounded-up duration');
+    assert.equal(user.quota_reserved, 0, 'nothing stays reserved');
+    const library = await call(stack.url, 'GET', '/v1/audios?type=podcast', { token });
+    assert.equal(library.body.items.length, 1);
+    return podcast;
+  }
+
+  it('turns a Chinese and English text into a two-voice MP3', async () => {
+    const { token, user } = await registerUser(stack, 'podcast-text');
+    const res = await call(stack.url, 'POST', '/v1/podcasts', {
+      token,
+      body: { title: '音频的未来', sourceType: 'text', sourceContent: ARTICLE_ZH_EN, targetDuration: 120, hostVoiceId: 'local-zh-female', guestVoiceId: 'local-zh-male' },
+    });
+    assert.equal(res.status, 202, JSON.stringify(res.body));
+    assert.equal(res.body.job.status, 'pending');
+    assert.equal(res.body.podcast.status, 'processing');
+    const podcast = await expectCompleted(token, user.id, res.body.podcast.id, 0);
+    assert.match(podcast.script[0].text, /音频的未来/, 'the host opens with the title');
+    assert.ok(podcast.script.some((l: { text: string }) => l.text.includes('Durable workflows make that possible.')), 'the source is spoken, not invented');
+  });
+
+  it('reads a URL source served from a loopback page', async () => {
+    const page = http.createServer((_req, res) => {
+      res.setHeader('content-type', 'text/html; charset=utf-8');
+      res.end(`<html><head><title>Voices of Tomorrow</title></head><body><nav>Home | About</nav>
+        <article><h1>Voices of Tomorrow</h1><p>Podcasts used to need a studio and two people. Now a single article can become a conversation.</p>
+        <p>The hard part is reliability. Long jobs must survive crashes, deploys and outages without losing work.</p>
+        <p>And every second of audio must be charged exactly once.</p></article></body></html>`);
+    });
+    await new Promise<void>((r) => page.listen(0, '127.0.0.1', r));
+    try {
+      const { token, user } = await registerUser(stack, 'podcast-url');
+      const url = `http://127.0.0.1:${(page.address() as AddressInfo).port}/article`;
+      const res = await call(stack.url, 'POST', '/v1/podcasts', {
+        token,
+        body: { sourceType: 'url', sourceContent: url, targetDuration: 60, language: 'en-US', hostVoiceId: 'local-en-female', guestVoiceId: 'local-en-male' },
+      });
+      assert.equal(res.status, 202, JSON.stringify(res.body));
+      const podcast = await expectCompleted(token, user.id, res.body.podcast.id, 0);
+      assert.equal(podcast.title, 'Voices of Tomorrow', 'the page title names an untitled podcast');
+      assert.ok(!podcast.script.some((l: { text: string }) => l.text.includes('Home | About')), 'navigation is not read out');
+    } finally {
+      page.close();
+    }
+  });
+
+  it('turns text into speech as an audio, with one charge', async () => {
+    const { token, user } = await registerUser(stack, 'tts');
+    const res = await call(stack.url, 'POST', '/v1/audios', { token, body: { text: 'Hello from AIMake. 你好，欢迎使用。This is a test of text to speech.', voiceId: 'local-en-female', title: 'Greeting' } });
+    assert.equal(res.status, 202, JSON.stringify(res.body));
+    assert.equal(res.body.status, 'processing');
+    const id = res.body.id;
+    let sawProcessing = false;
+    let audio: any;
+    for (let i = 0; i < 300; i++) {
+      const r = await call(stack.url, 'GET', `/v1/audios/${id}`, { token });
+      if (r.status === 202) {
+        sawProcessing = true;
+        assert.equal(r.body.status, 'processing');
+      } else {
+        audio = r.body;
+        break;
+      }
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    assert.ok(audio, 'the audio finished');
+    assert.equal(audio.type, 'tts');
+    assert.equal(audio.title, 'Greeting');
+    assert.equal(audio.format, 'mp3');
+    assert.ok(sawProcessing || audio.duration > 0);
+    const file = await downloadedDuration(stack.url + audio.audioUrl, token, 'mp3');
+    assert.ok(Math.abs(file.duration - audio.duration) / audio.duration < 0.02, `file ${file.duration}s vs recorded ${audio.duration}s`);
+    const usage = await stack.knex('usage_logs').where({ audio_id: id });
+    assert.equal(usage.length, 1);
+    const u = await stack.knex('users').where({ id: user.id }).first();
+    assert.equal(u.quota_used, Math.ceil(audio.duration));
+    assert.equal(u.quota_reserved, 0);
+  });
+});

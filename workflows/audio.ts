@@ -1,0 +1,33 @@
+import { ApplicationFailure, CancellationScope, proxyActivities } from '@temporalio/workflow';
+import type { Activities } from '../activities';
+import { failureInfo, inPool } from './shared';
+import type { AudioWorkflowInput } from './types';
+
+const db = proxyActivities<Activities>({ startToCloseTimeout: '30s', retry: { initialInterval: '1s', maximumInterval: '30s' } });
+const speech = proxyActivities<Activities>({
+  startToCloseTimeout: '5m',
+  heartbeatTimeout: '2m',
+  retry: { initialInterval: '2s', backoffCoefficient: 2, maximumInterval: '2m', maximumAttempts: 10 },
+});
+const stitcher = proxyActivities<Activities>({ startToCloseTimeout: '30m', heartbeatTimeout: '1m', retry: { initialInterval: '5s', maximumAttempts: 5 } });
+
+/** Text to speech (workflow id `audio-<audioId>`): split, speak in parallel, stitch, complete. */
+export async function audioWorkflow(input: AudioWorkflowInput): Promise<{ key: string; duration: number }> {
+  const { audioId } = input;
+  try {
+    const plan = await db.planAudio({ audioId });
+    await db.recordAudioStage({ audioId, status: 'synthesizing', progress: 10, currentStep: `Synthesizing ${plan.chunks} part(s)` });
+    const indexes = Array.from({ length: plan.chunks }, (_, i) => i);
+    const segments = await inPool(indexes, input.synthConcurrency, (index) => speech.synthesizeAudioChunk({ audioId, index, total: plan.chunks }));
+
+    await db.recordAudioStage({ audioId, status: 'processing', progress: 90, currentStep: 'Stitching audio' });
+    const audio = await stitcher.stitchAudio({ audioId, segments });
+    const costs = segments.map((s) => s.apiCost).filter((c): c is number => c !== null);
+    await db.completeAudio({ audioId, ...audio, apiCost: costs.length ? costs.reduce((a, b) => a + b, 0) : null });
+    return { key: audio.key, duration: audio.duration };
+  } catch (err) {
+    const failure = failureInfo(err);
+    await CancellationScope.nonCancellable(() => db.failAudio({ audioId, ...failure }));
+    throw ApplicationFailure.nonRetryable(failure.message, failure.code);
+  }
+}

@@ -1,0 +1,140 @@
+import {
+  ApplicationFailure,
+  CancellationScope,
+  condition,
+  defineQuery,
+  defineSignal,
+  executeChild,
+  isCancellation,
+  proxyActivities,
+  setHandler,
+  workflowInfo,
+} from '@temporalio/workflow';
+import type { Activities } from '../activities';
+import { failureInfo, inPool } from './shared';
+import type { JobSnapshot, LineChunkInput, PodcastWorkflowInput, SegmentRef } from './types';
+
+export const jobSnapshotQuery = defineQuery<JobSnapshot>('jobSnapshot');
+export const approveScriptSignal = defineSignal('approveScript');
+
+// Bookkeeping against our own database: quick, and retried until it works.
+const db = proxyActivities<Activities>({
+  startToCloseTimeout: '30s',
+  retry: { initialInterval: '1s', maximumInterval: '30s', nonRetryableErrorTypes: ['QUOTA_EXCEEDED', 'INVALID_STATE'] },
+});
+// Fetching and reading a source: the fetch itself is capped at 15 s.
+const source = proxyActivities<Activities>({
+  startToCloseTimeout: '2m',
+  retry: { initialInterval: '2s', maximumAttempts: 4 },
+});
+// Script writing may make many LLM calls for a two-hour target; it heartbeats per call.
+const scriptWriter = proxyActivities<Activities>({
+  startToCloseTimeout: '30m',
+  heartbeatTimeout: '3m',
+  retry: { initialInterval: '5s', backoffCoefficient: 2, maximumInterval: '2m', maximumAttempts: 6 },
+});
+// Stitching two hours of audio takes minutes; heartbeats tell a dead worker from a slow one.
+const stitcher = proxyActivities<Activities>({
+  startToCloseTimeout: '1h',
+  heartbeatTimeout: '1m',
+  retry: { initialInterval: '5s', maximumAttempts: 5 },
+});
+// One line of speech. Providers' rate limits and outages are retried with backoff, and a
+// Retry-After from the provider overrides the next delay.
+const speech = proxyActivities<Activities>({
+  startToCloseTimeout: '5m',
+  heartbeatTimeout: '2m',
+  retry: { initialInterval: '2s', backoffCoefficient: 2, maximumInterval: '2m', maximumAttempts: 10 },
+});
+
+/**
+ * One podcast job, as a story of steps: read the source, write the script, (wait for approval),
+ * speak every line, stitch, and complete in one transaction. Every step is mirrored into
+ * podcast_jobs by an activity and readable live through the jobSnapshot query.
+ */
+export async function podcastWorkflow(input: PodcastWorkflowInput): Promise<{ audioKey: string; duration: number }> {
+  const { podcastId, jobId } = input;
+  const snapshot: JobSnapshot = { status: 'pending', progress: 0, currentStep: null, awaitingApproval: false };
+  let approved = false;
+  setHandler(jobSnapshotQuery, () => snapshot);
+  setHandler(approveScriptSignal, () => {
+    approved = true;
+  });
+
+  const stage = async (status: JobSnapshot['status'], progress: number, currentStep: string) => {
+    Object.assign(snapshot, { status, progress: Math.max(snapshot.progress, progress), currentStep });
+    await db.recordPodcastStage({ podcastId, jobId, status, progress, currentStep });
+  };
+
+  try {
+    if (!input.scriptReady) {
+      await stage('analyzing', 5, 'Reading the source');
+      await source.analyzePodcastSource({ podcastId, jobId });
+
+      await stage('scripting', 10, 'Writing the script');
+      await scriptWriter.writePodcastScript({ podcastId, jobId });
+
+      if (input.review) {
+        snapshot.awaitingApproval = true;
+        await db.markPodcastDraft({ podcastId, jobId });
+        const inTime = await condition(() => approved, `${input.reviewTimeoutDays} days`);
+        if (!inTime) throw ApplicationFailure.nonRetryable('The script was not approved in time', 'REVIEW_EXPIRED');
+        snapshot.awaitingApproval = false;
+      }
+    }
+
+    // The script may have been edited during review: size the reservation to what will be spoken.
+    const plan = await db.planPodcastSynthesis({ podcastId, jobId });
+    await stage('synthesizing', 15, `Synthesizing line 0 of ${plan.lines}`);
+    const segments = await synthesizeAllLines(input, plan.lines);
+
+    await stage('processing', 90, 'Stitching audio');
+    const audio = await stitcher.stitchPodcast({ podcastId, jobId, segments });
+
+    await db.completePodcast({ podcastId, jobId, audioKey: audio.key, duration: audio.duration, bytes: audio.bytes });
+    Object.assign(snapshot, { status: 'completed', progress: 100, currentStep: 'Done' });
+    return { audioKey: audio.key, duration: audio.duration };
+  } catch (err) {
+    if (isCancellation(err)) {
+      Object.assign(snapshot, { status: 'canceled', currentStep: 'Canceled', awaitingApproval: false });
+      await CancellationScope.nonCancellable(() => db.cancelPodcast({ podcastId, jobId }));
+      throw err;
+    }
+    const failure = failureInfo(err);
+    Object.assign(snapshot, { status: 'failed', currentStep: failure.message.slice(0, 50), awaitingApproval: false });
+    await CancellationScope.nonCancellable(() => db.failPodcast({ podcastId, jobId, ...failure }));
+    throw ApplicationFailure.nonRetryable(failure.message, failure.code);
+  }
+}
+
+/**
+ * Short scripts are spoken here; long ones in child workflows of a few hundred lines each, so no
+ * history grows anywhere near Temporal's limits (a two-hour script is about 1,500 lines).
+ */
+async function synthesizeAllLines(input: PodcastWorkflowInput, total: number): Promise<SegmentRef[]> {
+  const chunk = input.linesPerChildWorkflow;
+  const base = { podcastId: input.podcastId, jobId: input.jobId, total, concurrency: input.synthConcurrency };
+  if (total <= chunk) return synthesizeLineRange({ ...base, from: 0, to: total });
+
+  const ranges: LineChunkInput[] = [];
+  for (let from = 0; from < total; from += chunk) ranges.push({ ...base, from, to: Math.min(total, from + chunk) });
+  const parts = await inPool(ranges, 2, (range) =>
+    executeChild(synthesizeLinesWorkflow, {
+      args: [range],
+      workflowId: `${workflowInfo().workflowId}-lines-${range.from}-${input.jobId.slice(0, 8)}`,
+    }),
+  );
+  return parts.flat();
+}
+
+/** Speaks lines [from, to) of a podcast's script with bounded concurrency. */
+export async function synthesizeLinesWorkflow(range: LineChunkInput): Promise<SegmentRef[]> {
+  return synthesizeLineRange(range);
+}
+
+async function synthesizeLineRange(range: LineChunkInput): Promise<SegmentRef[]> {
+  const indexes = Array.from({ length: range.to - range.from }, (_, i) => range.from + i);
+  return inPool(indexes, range.concurrency, (index) =>
+    speech.synthesizePodcastLine({ podcastId: range.podcastId, jobId: range.jobId, index, total: range.total }),
+  );
+}

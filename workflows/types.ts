@@ -1,0 +1,55 @@
+// Types shared by workflows, activities and the API. No runtime code: workflows stay deterministic.
+
+/** The seed's job statuses, in order, plus canceled. */
+export type JobStatus = 'pending' | 'analyzing' | 'scripting' | 'synthesizing' | 'processing' | 'completed' | 'failed' | 'canceled';
+
+export interface JobSnapshot {
+  status: JobStatus;
+  progress: number;
+  currentStep: string | null;
+  /** True while a review run waits for the script to be approved. */
+  awaitingApproval: boolean;
+}
+
+export interface PodcastWorkflowInput {
+  podcastId: string;
+  jobId: string;
+  userId: string;
+  /** Stop after scripting (podcast status draft) until approveScript is signalled. */
+  review: boolean;
+  /** A retry or an approved draft: the script already exists, go straight to synthesis. */
+  scriptReady: boolean;
+  synthConcurrency: number;
+  linesPerChildWorkflow: number;
+  reviewTimeoutDays: number;
+}
+
+export interface LineChunkInput {
+  podcastId: string;
+  jobId: string;
+  from: number;
+  to: number; // exclusive
+  total: number;
+  concurrency: number;
+}
+
+/** What travels through Temporal for a synthesized line: a storage key and numbers, never audio. */
+export interface SegmentRef {
+  index: number;
+  key: string;
+  duration: number;
+  chars: number;
+  provider: string;
+  apiCost: number | null;
+}
+
+export interface AudioWorkflowInput {
+  audioId: string;
+  userId: string;
+  synthConcurrency: number;
+}
+
+export interface FailureInfo {
+  code: string;
+  message: string;
+}
