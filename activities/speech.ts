@@ -1,4 +1,5 @@
 import crypto from 'node:crypto';
+import { Context } from '@temporalio/activity';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -29,11 +30,23 @@ export async function withTempDir<T>(work: (dir: string) => Promise<T>): Promise
   }
 }
 
+/** Heartbeats while `work` runs, so a dead worker is noticed within the heartbeat timeout. */
+export async function whileHeartbeating<T>(work: () => Promise<T>, everyMs = 2000): Promise<T> {
+  const ctx = Context.current();
+  ctx.heartbeat();
+  const timer = setInterval(() => ctx.heartbeat(), everyMs);
+  try {
+    return await work();
+  } finally {
+    clearInterval(timer);
+  }
+}
+
 export async function speakToStorage(
   storage: Storage,
   args: { key: string; text: string; language: string; speed: number; voice: ResolvedVoice; signal?: AbortSignal },
 ): Promise<{ duration: number; bytes: number; characters: number; apiCost: number | null }> {
-  return withTempDir(async (dir) => {
+  return whileHeartbeating(() => withTempDir(async (dir) => {
     const file = path.join(dir, `speech.${args.voice.format}`);
     const result = await args.voice.provider.synthesize({
       text: args.text,
@@ -47,7 +60,7 @@ export async function speakToStorage(
     const duration = await probeDuration(file, args.signal);
     await storage.putFile(args.key, file, contentTypeOf(args.voice.format));
     return { duration, bytes: result.bytes, characters: result.characters, apiCost: result.apiCost };
-  });
+  }));
 }
 
 /** Paths ffmpeg can read for stored keys: in place for local storage, else downloaded into dir. */

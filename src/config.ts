@@ -64,6 +64,7 @@ const EnvSchema = z.object({
 
   SYNTH_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(4),
   LINES_PER_CHILD_WORKFLOW: z.coerce.number().int().min(10).max(500).default(200),
+  LINE_HEARTBEAT_TIMEOUT_SEC: z.coerce.number().int().min(2).max(600).default(30),
   REVIEW_TIMEOUT_DAYS: z.coerce.number().int().min(1).max(365).default(30),
   SOURCE_ALLOW_LOOPBACK: bool.default(false),
   SOURCE_MAX_BYTES: z.coerce.number().int().min(1024).default(5 * 1024 * 1024),

@@ -1,19 +1,15 @@
 import { ApplicationFailure, CancellationScope, proxyActivities } from '@temporalio/workflow';
 import type { Activities } from '../activities';
-import { failureInfo, inPool } from './shared';
+import { failureInfo, inPool, speechActivities } from './shared';
 import type { AudioWorkflowInput } from './types';
 
 const db = proxyActivities<Activities>({ startToCloseTimeout: '30s', retry: { initialInterval: '1s', maximumInterval: '30s' } });
-const speech = proxyActivities<Activities>({
-  startToCloseTimeout: '5m',
-  heartbeatTimeout: '2m',
-  retry: { initialInterval: '2s', backoffCoefficient: 2, maximumInterval: '2m', maximumAttempts: 10 },
-});
 const stitcher = proxyActivities<Activities>({ startToCloseTimeout: '30m', heartbeatTimeout: '1m', retry: { initialInterval: '5s', maximumAttempts: 5 } });
 
 /** Text to speech (workflow id `audio-<audioId>`): split, speak in parallel, stitch, complete. */
 export async function audioWorkflow(input: AudioWorkflowInput): Promise<{ key: string; duration: number }> {
   const { audioId } = input;
+  const speech = speechActivities(input.lineHeartbeatTimeoutSec);
   try {
     const plan = await db.planAudio({ audioId });
     await db.recordAudioStage({ audioId, status: 'synthesizing', progress: 10, currentStep: `Synthesizing ${plan.chunks} part(s)` });

@@ -11,7 +11,7 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import type { Activities } from '../activities';
-import { failureInfo, inPool } from './shared';
+import { failureInfo, inPool, speechActivities } from './shared';
 import type { JobSnapshot, LineChunkInput, PodcastWorkflowInput, SegmentRef } from './types';
 
 export const jobSnapshotQuery = defineQuery<JobSnapshot>('jobSnapshot');
@@ -38,13 +38,6 @@ const stitcher = proxyActivities<Activities>({
   startToCloseTimeout: '1h',
   heartbeatTimeout: '1m',
   retry: { initialInterval: '5s', maximumAttempts: 5 },
-});
-// One line of speech. Providers' rate limits and outages are retried with backoff, and a
-// Retry-After from the provider overrides the next delay.
-const speech = proxyActivities<Activities>({
-  startToCloseTimeout: '5m',
-  heartbeatTimeout: '2m',
-  retry: { initialInterval: '2s', backoffCoefficient: 2, maximumInterval: '2m', maximumAttempts: 10 },
 });
 
 /**
@@ -113,7 +106,7 @@ export async function podcastWorkflow(input: PodcastWorkflowInput): Promise<{ au
  */
 async function synthesizeAllLines(input: PodcastWorkflowInput, total: number): Promise<SegmentRef[]> {
   const chunk = input.linesPerChildWorkflow;
-  const base = { podcastId: input.podcastId, jobId: input.jobId, total, concurrency: input.synthConcurrency };
+  const base = { podcastId: input.podcastId, jobId: input.jobId, total, concurrency: input.synthConcurrency, lineHeartbeatTimeoutSec: input.lineHeartbeatTimeoutSec };
   if (total <= chunk) return synthesizeLineRange({ ...base, from: 0, to: total });
 
   const ranges: LineChunkInput[] = [];
@@ -133,6 +126,7 @@ export async function synthesizeLinesWorkflow(range: LineChunkInput): Promise<Se
 }
 
 async function synthesizeLineRange(range: LineChunkInput): Promise<SegmentRef[]> {
+  const speech = speechActivities(range.lineHeartbeatTimeoutSec);
   const indexes = Array.from({ length: range.to - range.from }, (_, i) => range.from + i);
   return inPool(indexes, range.concurrency, (index) =>
     speech.synthesizePodcastLine({ podcastId: range.podcastId, jobId: range.jobId, index, total: range.total }),

@@ -1,4 +1,5 @@
-import { ActivityFailure, ApplicationFailure, ChildWorkflowFailure, TemporalFailure } from '@temporalio/workflow';
+import { ActivityFailure, ApplicationFailure, ChildWorkflowFailure, proxyActivities, TemporalFailure } from '@temporalio/workflow';
+import type { Activities } from '../activities';
 import type { FailureInfo } from './types';
 
 /** Runs `work` over `items` with at most `limit` at once, keeping results in input order. */
@@ -23,4 +24,17 @@ export function failureInfo(err: unknown): FailureInfo {
   }
   if (e instanceof ApplicationFailure) return { code: e.type ?? 'INTERNAL', message: e.message };
   return { code: 'INTERNAL', message: e instanceof Error ? e.message : 'Unexpected failure' };
+}
+
+/**
+ * One line (or chunk) of speech. Providers' rate limits and outages are retried with backoff, a
+ * Retry-After from the provider overrides the next delay, and the activity heartbeats so a line
+ * whose worker died is retried elsewhere within the heartbeat timeout.
+ */
+export function speechActivities(heartbeatTimeoutSec: number) {
+  return proxyActivities<Activities>({
+    startToCloseTimeout: '5m',
+    heartbeatTimeout: `${heartbeatTimeoutSec}s`,
+    retry: { initialInterval: '2s', backoffCoefficient: 2, maximumInterval: '2m', maximumAttempts: 10 },
+  });
 }

@@ -22,6 +22,8 @@ export interface PodcastWorkflowInput {
   synthConcurrency: number;
   linesPerChildWorkflow: number;
   reviewTimeoutDays: number;
+  /** How soon a line whose worker died is retried elsewhere (its activity heartbeats). */
+  lineHeartbeatTimeoutSec: number;
 }
 
 export interface LineChunkInput {
@@ -31,6 +33,7 @@ export interface LineChunkInput {
   to: number; // exclusive
   total: number;
   concurrency: number;
+  lineHeartbeatTimeoutSec: number;
 }
 
 /** What travels through Temporal for a synthesized line: a storage key and numbers, never audio. */
@@ -47,6 +50,7 @@ export interface AudioWorkflowInput {
   audioId: string;
   userId: string;
   synthConcurrency: number;
+  lineHeartbeatTimeoutSec: number;
 }
 
 export interface FailureInfo {

@@ -34,6 +34,7 @@ export async function startPodcastRun(
         synthConcurrency: config.SYNTH_CONCURRENCY,
         linesPerChildWorkflow: config.LINES_PER_CHILD_WORKFLOW,
         reviewTimeoutDays: config.REVIEW_TIMEOUT_DAYS,
+        lineHeartbeatTimeoutSec: config.LINE_HEARTBEAT_TIMEOUT_SEC,
       },
     ],
     memo: { title: run.title ?? '(untitled podcast)', jobId: run.jobId },
@@ -50,7 +51,7 @@ export async function startAudioRun(client: Client, config: Config, run: { audio
     taskQueue: config.TEMPORAL_TASK_QUEUE,
     workflowId: audioWorkflowId(run.audioId),
     workflowIdConflictPolicy: 'USE_EXISTING',
-    args: [{ audioId: run.audioId, userId: run.userId, synthConcurrency: config.SYNTH_CONCURRENCY }],
+    args: [{ audioId: run.audioId, userId: run.userId, synthConcurrency: config.SYNTH_CONCURRENCY, lineHeartbeatTimeoutSec: config.LINE_HEARTBEAT_TIMEOUT_SEC }],
     memo: { title: run.title ?? '(untitled audio)' },
     typedSearchAttributes: new TypedSearchAttributes([
       { key: UserIdKey, value: run.userId },

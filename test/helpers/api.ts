@@ -11,6 +11,7 @@ import { onTeardown } from './teardown';
 
 export interface TestApi {
   url: string;
+  databaseUrl: string;
   knex: Knex;
   config: Config;
   temporal: TemporalGateway;
@@ -39,7 +40,7 @@ export async function startTestApi(env: Record<string, string> = {}): Promise<Te
     await temporal.close();
   };
   onTeardown(close);
-  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, knex, config, temporal, close };
+  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, databaseUrl: dbUrl, knex, config, temporal, close };
 }
 
 export interface Reply<T = any> {

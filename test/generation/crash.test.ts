@@ -1,0 +1,93 @@
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import path from 'node:path';
+import { call, registerUser } from '../helpers/api';
+import { pollJob } from '../helpers/generation';
+import { eventually, startTestStack, type TestStack } from '../helpers/stack';
+import { testTemporal } from '../helpers/temporal';
+import { startFakeOpenAi, type FakeOpenAi } from '../fakes/openaiServer';
+
+const LINES = Array.from({ length: 16 }, (_, i) => ({ role: i % 2 ? 'guest' : 'host', text: `Line number ${i + 1} of the crash test, spoken once.` }));
+
+describe('a worker killed mid-synthesis', function () {
+  this.timeout(240_000);
+  let stack: TestStack;
+  let openai: FakeOpenAi;
+  const workers: ChildProcess[] = [];
+
+  before(async () => {
+    openai = await startFakeOpenAi({ latencyMs: 400 });
+    openai.setChatHandler(() => ({ lines: LINES }));
+    stack = await startTestStack(
+      { OPENAI_API_KEY: 'sk-test', OPENAI_BASE_URL: openai.url, SYNTH_CONCURRENCY: '2', LINE_HEARTBEAT_TIMEOUT_SEC: '3' },
+      { worker: false },
+    );
+  });
+  after(async () => {
+    for (const w of workers) if (w.exitCode === null) w.kill('SIGKILL');
+    await openai.close();
+  });
+
+  /** The real worker entry point as its own process, configured like production by environment. */
+  async function startWorkerProcess(): Promise<ChildProcess> {
+    const temporal = await testTemporal();
+    const root = path.resolve(__dirname, '../..');
+    const child = spawn(process.execPath, ['--import', 'tsx', path.join(root, 'src/bin/worker.ts')], {
+      cwd: root,
+      env: {
+        ...process.env,
+        LOG_LEVEL: 'warn',
+        DATABASE_URL: stack.databaseUrl,
+        TEMPORAL_ADDRESS: temporal.address,
+        TEMPORAL_TASK_QUEUE: stack.taskQueue,
+        STORAGE_DIR: stack.storageDir,
+        OPENAI_API_KEY: 'sk-test',
+        OPENAI_BASE_URL: openai.url,
+      },
+      stdio: ['ignore', 'ignore', 'inherit'],
+    });
+    workers.push(child);
+    return child;
+  }
+
+  const speechTexts = () => openai.requests.filter((r) => r.path === '/v1/audio/speech').map((r) => r.body.input as string);
+
+  it('is replaced by a new worker that finishes the job without re-synthesizing finished lines, charging once', async () => {
+    const first = await startWorkerProcess();
+    const { token, user } = await registerUser(stack, 'crash');
+    const res = await call(stack.url, 'POST', '/v1/podcasts', {
+      token,
+      body: { sourceType: 'topic', sourceContent: 'Crash safety', targetDuration: 60, language: 'en-US', hostVoiceId: 'openai-alloy', guestVoiceId: 'openai-echo' },
+    });
+    assert.equal(res.status, 202, JSON.stringify(res.body));
+    const jobId = res.body.job.id;
+
+    const doneBeforeKill = await eventually(async () => {
+      const rows = await stack.knex('podcast_segments').where({ job_id: jobId }).pluck('line_index');
+      return rows.length >= 5 ? rows : undefined;
+    }, 120_000, 'five lines to be synthesized');
+    first.kill('SIGKILL');
+    await new Promise((r) => first.once('exit', r));
+    const textsBeforeKill = speechTexts();
+    assert.ok(textsBeforeKill.length < LINES.length, 'the kill happened mid-synthesis');
+
+    await startWorkerProcess();
+    const { job } = await pollJob(stack, token, res.body.podcast.id, 180_000);
+    assert.equal(job.status, 'completed', JSON.stringify(job));
+
+    const all = speechTexts();
+    for (const index of doneBeforeKill) {
+      const n = all.filter((t) => t === LINES[index].text).length;
+      assert.equal(n, 1, `line ${index} was finished before the kill and must not be sent again (sent ${n} times)`);
+    }
+    for (const line of LINES) assert.ok(all.includes(line.text), 'every line was spoken');
+    assert.equal(openai.count('/v1/chat/completions'), 1, 'the script was not written twice');
+
+    const usage = await stack.knex('usage_logs').where({ podcast_id: res.body.podcast.id });
+    assert.equal(usage.length, 1, 'one charge');
+    const podcast = await stack.knex('podcasts').where({ id: res.body.podcast.id }).first();
+    const u = await stack.knex('users').where({ id: user.id }).first();
+    assert.equal(u.quota_used, Math.ceil(podcast.duration));
+    assert.equal(u.quota_reserved, 0);
+  });
+});
