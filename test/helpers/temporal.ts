@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
-import { DefaultLogger, Runtime } from '@temporalio/worker';
+import { DefaultLogger, makeTelemetryFilterString, Runtime } from '@temporalio/worker';
 import { SEARCH_ATTRIBUTES } from '../../src/temporal/searchAttributes';
 import { temporalCliPath } from '../../src/temporal/devServer';
 import { onTeardown } from './teardown';
@@ -10,10 +10,21 @@ import { onTeardown } from './teardown';
  * installed (nothing is downloaded), with our search attributes registered.
  */
 let env: Promise<TestWorkflowEnvironment> | undefined;
+let runtimeInstalled = false;
+
+/** The SDK's runtime, installed once per test process before any worker or replay needs it. */
+export function installTestRuntime() {
+  if (runtimeInstalled) return;
+  // Tests provoke failures on purpose; only errors are worth printing.
+  Runtime.install({
+    logger: new DefaultLogger('ERROR'),
+    telemetryOptions: { logging: { filter: makeTelemetryFilterString({ core: 'ERROR', other: 'ERROR' }), forward: {} } },
+  });
+  runtimeInstalled = true;
+}
 
 export function testTemporal(): Promise<TestWorkflowEnvironment> {
   env ??= (async () => {
-    Runtime.install({ logger: new DefaultLogger('ERROR') });
     const e = await TestWorkflowEnvironment.createLocal({
       server: {
         executable: { type: 'existing-path', path: temporalCliPath(path.resolve(__dirname, '../../.tools')) },

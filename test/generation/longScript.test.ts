@@ -1,0 +1,60 @@
+import assert from 'node:assert/strict';
+import { call, registerUser } from '../helpers/api';
+import { pollJob } from '../helpers/generation';
+import { startTestStack, type TestStack } from '../helpers/stack';
+import { startFakeOpenAi, type FakeOpenAi } from '../fakes/openaiServer';
+
+const SECTIONS = 12; // a two-hour target is outlined as 12 ten-minute sections
+const LINES_PER_SECTION = 125; // 1,500 lines in all
+
+describe('a two-hour script of 1,500 lines', function () {
+  this.timeout(600_000);
+  let stack: TestStack;
+  let openai: FakeOpenAi;
+
+  before(async () => {
+    openai = await startFakeOpenAi();
+    let section = 0;
+    openai.setChatHandler((body) => {
+      if (body.response_format?.json_schema?.name === 'podcast_outline') {
+        return { sections: Array.from({ length: SECTIONS }, (_, i) => ({ title: `Part ${i + 1}`, points: ['a point'] })) };
+      }
+      const s = section++;
+      return { lines: Array.from({ length: LINES_PER_SECTION }, (_, i) => ({ role: i % 2 ? 'guest' : 'host', text: `S${s}L${i} ok.` })) };
+    });
+    stack = await startTestStack({ OPENAI_API_KEY: 'sk-test', OPENAI_BASE_URL: openai.url, SYNTH_CONCURRENCY: '8' });
+  });
+  after(() => openai.close());
+
+  it('completes in child workflows with no history anywhere near 10,000 events', async () => {
+    const { token, user } = await registerUser(stack, 'two-hours');
+    await stack.knex('users').where({ id: user.id }).update({ plan: 'team', quota_limit: 72_000 });
+    const res = await call(stack.url, 'POST', '/v1/podcasts', {
+      token,
+      body: { sourceType: 'topic', sourceContent: 'Everything about durable execution', targetDuration: 7200, language: 'en-US', hostVoiceId: 'openai-alloy', guestVoiceId: 'openai-nova' },
+    });
+    assert.equal(res.status, 202, JSON.stringify(res.body));
+    const { job } = await pollJob(stack, token, res.body.podcast.id, 540_000);
+    assert.equal(job.status, 'completed', JSON.stringify(job));
+    assert.equal(openai.count('/v1/chat/completions'), 1 + SECTIONS, 'an outline, then one call per section');
+    assert.equal(openai.count('/v1/audio/speech'), SECTIONS * LINES_PER_SECTION);
+
+    const client = await stack.temporal.client();
+    const parentId = `podcast-${res.body.podcast.id}`;
+    const parent = await client.workflow.getHandle(parentId).fetchHistory();
+    const sizes: Record<string, number> = { [parentId]: parent.events!.length };
+    for (const e of parent.events!) {
+      const started = e.childWorkflowExecutionStartedEventAttributes;
+      if (!started) continue;
+      const childId = started.workflowExecution!.workflowId!;
+      sizes[childId] = (await client.workflow.getHandle(childId).fetchHistory()).events!.length;
+    }
+    assert.equal(Object.keys(sizes).length, 1 + Math.ceil((SECTIONS * LINES_PER_SECTION) / 200), 'one child per 200 lines');
+    for (const [id, n] of Object.entries(sizes)) assert.ok(n < 10_000, `${id} has ${n} events`);
+    assert.ok(Math.max(...Object.values(sizes)) < 2_000, JSON.stringify(sizes));
+
+    const podcast = await stack.knex('podcasts').where({ id: res.body.podcast.id }).first();
+    assert.equal(podcast.script.length, SECTIONS * LINES_PER_SECTION);
+    assert.equal((await stack.knex('usage_logs').where({ podcast_id: podcast.id })).length, 1);
+  });
+});
