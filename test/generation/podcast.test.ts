@@ -3,7 +3,9 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { call, registerUser } from '../helpers/api';
 import { ARTICLE_ZH_EN, assertMonotonicProgress, downloadedDuration, mirroredStatuses, pollJob } from '../helpers/generation';
-import { startTestStack, type TestStack } from '../helpers/stack';
+import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
+import { startS3Server } from '../helpers/s3Server';
+import { eventually, startTestStack, type TestStack } from '../helpers/stack';
 
 describe('podcast generation, end to end over HTTP (local speech, ffmpeg, Temporal)', function () {
   this.timeout(180_000);
@@ -54,6 +56,30 @@ describe('podcast generation, end to end over HTTP (local speech, ffmpeg, Tempor
     const podcast = await expectCompleted(token, user.id, res.body.podcast.id, 0);
     assert.match(podcast.script[0].text, /音频的未来/, 'the host opens with the title');
     assert.ok(podcast.script.some((l: { text: string }) => l.text.includes('Durable workflows make that possible.')), 'the source is spoken, not invented');
+  });
+
+  it('lets operators find runs by user and podcast, with the title in the memo and activities named for what they do', async () => {
+    const { token, user } = await registerUser(stack, 'operator');
+    const res = await call(stack.url, 'POST', '/v1/podcasts', {
+      token,
+      body: { title: 'Findable', sourceType: 'text', sourceContent: ARTICLE_ZH_EN, targetDuration: 60, hostVoiceId: 'local-zh-female', guestVoiceId: 'local-zh-male' },
+    });
+    const podcastId = res.body.podcast.id;
+    await pollJob(stack, token, podcastId);
+    const client = await stack.temporal.client();
+    const found = await eventually(async () => {
+      const runs = [];
+      for await (const w of client.workflow.list({ query: `AimakeUserId = "${user.id}" AND AimakePodcastId = "${podcastId}"` })) runs.push(w);
+      return runs.length ? runs : undefined;
+    }, 20_000, 'the run in visibility');
+    assert.equal(found.length, 1);
+    assert.equal(found[0].workflowId, `podcast-${podcastId}`);
+    assert.equal(found[0].status.name, 'COMPLETED');
+    const described = await client.workflow.getHandle(`podcast-${podcastId}`).describe();
+    assert.equal(described.memo?.title, 'Findable');
+    const history = await client.workflow.getHandle(`podcast-${podcastId}`).fetchHistory();
+    const activities = new Set(history.events!.map((e) => e.activityTaskScheduledEventAttributes?.activityType?.name).filter(Boolean));
+    for (const name of ['analyzePodcastSource', 'writePodcastScript', 'synthesizePodcastLine', 'stitchPodcast', 'completePodcast']) assert.ok(activities.has(name), name);
   });
 
   it('reads a URL source served from a loopback page', async () => {
@@ -112,5 +138,73 @@ describe('podcast generation, end to end over HTTP (local speech, ffmpeg, Tempor
     const u = await stack.knex('users').where({ id: user.id }).first();
     assert.equal(u.quota_used, Math.ceil(audio.duration));
     assert.equal(u.quota_reserved, 0);
+  });
+});
+
+describe('text to speech of long text', function () {
+  this.timeout(180_000);
+
+  it('splits text beyond the engine limit at sentences, speaks the chunks and stitches one WAV', async () => {
+    const stack = await startTestStack();
+    const { token, user } = await registerUser(stack, 'tts-long');
+    await stack.knex('users').where({ id: user.id }).update({ quota_limit: 5000 });
+    const sentence = 'Durable workflows keep long jobs alive through crashes and deploys. ';
+    const text = sentence.repeat(Math.ceil(9000 / sentence.length)); // over two 4,000-character chunks
+    const res = await call(stack.url, 'POST', '/v1/audios', { token, body: { text, voiceId: 'local-en-male', format: 'wav', speed: 1.5 } });
+    assert.equal(res.status, 202, JSON.stringify(res.body));
+    const audio = await eventually(async () => {
+      const r = await call(stack.url, 'GET', `/v1/audios/${res.body.id}`, { token });
+      return r.status === 200 ? r.body : undefined;
+    }, 150_000, 'the audio');
+    assert.equal(audio.format, 'wav');
+    assert.equal(audio.textLength, text.length);
+    const client = await stack.temporal.client();
+    const history = await client.workflow.getHandle(`audio-${res.body.id}`).fetchHistory();
+    const chunks = history.events!.filter((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'synthesizeAudioChunk').length;
+    assert.equal(chunks, 3);
+    const file = await downloadedDuration(stack.url + audio.audioUrl, token, 'wav');
+    assert.equal(file.contentType, 'audio/wav');
+    assert.ok(Math.abs(file.duration - audio.duration) / audio.duration < 0.02);
+    assert.ok(audio.duration > 60, `${audio.duration} s of speech`);
+    assert.deepEqual(await stack.storage.deletePrefix(`audios/${res.body.id}/chunks`), 0, 'chunks are removed once stitched');
+  });
+});
+
+describe('podcast generation with S3-compatible storage', function () {
+  this.timeout(180_000);
+  let s3: Awaited<ReturnType<typeof startS3Server>>;
+  let stack: TestStack;
+
+  before(async () => {
+    s3 = await startS3Server();
+    const env = { S3_ACCESS_KEY_ID: 'test', S3_SECRET_ACCESS_KEY: 'test', S3_REGION: 'us-east-1' };
+    const client = new S3Client({ endpoint: s3.endpoint, region: env.S3_REGION, forcePathStyle: true, credentials: { accessKeyId: 'test', secretAccessKey: 'test' } });
+    await client.send(new CreateBucketCommand({ Bucket: 'aimake-test' }));
+    client.destroy();
+    stack = await startTestStack({ ...env, STORAGE_DRIVER: 's3', S3_BUCKET: 'aimake-test', S3_ENDPOINT: s3.endpoint, S3_FORCE_PATH_STYLE: 'true' });
+  });
+  after(async () => {
+    await stack?.stopWorker();
+    await s3?.stop();
+  });
+
+  it('stores lines and the podcast in the bucket and serves the file with Range support', async () => {
+    const { token } = await registerUser(stack, 's3');
+    const res = await call(stack.url, 'POST', '/v1/podcasts', {
+      token,
+      body: { sourceType: 'text', sourceContent: ARTICLE_ZH_EN, targetDuration: 60, hostVoiceId: 'local-zh-female', guestVoiceId: 'local-zh-male' },
+    });
+    const { job } = await pollJob(stack, token, res.body.podcast.id);
+    assert.equal(job.status, 'completed', JSON.stringify(job));
+    const row = await stack.knex('podcasts').where({ id: res.body.podcast.id }).first();
+    assert.match(row.audio_url, /^s3:\/\/aimake-test\//);
+    const stat = await stack.storage.stat(stack.storage.keyOf(row.audio_url));
+    assert.ok(stat && stat.bytes > 1000);
+    const ranged = await fetch(`${stack.url}/v1/podcasts/${row.id}/file`, { headers: { authorization: `Bearer ${token}`, range: 'bytes=0-99' } });
+    assert.equal(ranged.status, 206);
+    assert.equal(ranged.headers.get('content-range'), `bytes 0-99/${stat!.bytes}`);
+    assert.equal((await ranged.arrayBuffer()).byteLength, 100);
+    const file = await downloadedDuration(`${stack.url}/v1/podcasts/${row.id}/file`, token, 'mp3');
+    assert.ok(Math.abs(file.duration - row.duration) / row.duration < 0.02);
   });
 });
