@@ -3,6 +3,7 @@ import { createApi } from '../api/app';
 import { loadConfig } from '../config';
 import { createKnex, resolveDatabase } from '../db';
 import { createLogger } from '../logger';
+import { onShutdown } from '../shutdown';
 import { TemporalGateway } from '../temporal/client';
 
 async function main() {
@@ -16,17 +17,16 @@ async function main() {
     logger.info({ url: `http://${config.HOST}:${config.PORT}` }, 'API listening');
   });
 
-  const shutdown = async (signal: string) => {
-    logger.info({ signal }, 'shutting down');
-    server.close();
-    server.closeIdleConnections();
+  onShutdown(async () => {
+    logger.info('shutting down');
+    await new Promise((resolve) => {
+      server.close(resolve);
+      server.closeIdleConnections();
+    });
     await temporal.close();
     await knex.destroy();
     if (embedded?.owned) await embedded.stop();
-    process.exit(0);
-  };
-  process.once('SIGINT', () => void shutdown('SIGINT'));
-  process.once('SIGTERM', () => void shutdown('SIGTERM'));
+  });
 }
 
 main().catch((err) => {

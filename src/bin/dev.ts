@@ -6,6 +6,7 @@ import path from 'node:path';
 import { loadConfig } from '../config';
 import { createKnex, ensureDatabaseExists, migrateLatest, resolveDatabase } from '../db';
 import { createLogger } from '../logger';
+import { onShutdown } from '../shutdown';
 import { startTemporalDevServer } from '../temporal/devServer';
 
 export interface DevStack {
@@ -112,15 +113,10 @@ AIMake is running (ready in ${((Date.now() - started) / 1000).toFixed(1)} s)
   API docs     ${stack.apiUrl}/openapi.json
   Temporal UI  ${stack.temporalUiUrl}
 Press Ctrl-C to stop.`);
-      let stopping = false;
-      const shutdown = () => {
-        if (stopping) return;
-        stopping = true;
+      onShutdown(async () => {
         console.log('\n[dev] stopping…');
-        stack.stop().then(() => process.exit(0));
-      };
-      process.on('SIGINT', shutdown);
-      process.on('SIGTERM', shutdown);
+        await stack.stop();
+      });
     })
     .catch((err) => {
       console.error(`[dev] ${err instanceof Error ? err.message : err}`);

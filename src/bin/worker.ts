@@ -7,6 +7,7 @@ import { createLogger } from '../logger';
 import { createProviders } from '../providers';
 import { storageFromConfig } from '../storage/fromConfig';
 import { ensureSearchAttributes } from '../temporal/searchAttributes';
+import { onShutdown } from '../shutdown';
 import { createWorker } from '../worker';
 
 async function main() {
@@ -33,8 +34,14 @@ async function main() {
     deps: { config, knex, logger, storage: storageFromConfig(config), providers: createProviders(config) },
   });
   logger.info({ taskQueue: config.TEMPORAL_TASK_QUEUE, address: config.temporalAddress }, 'worker running');
+  const running = worker.run();
+  // The SDK's runtime starts draining on SIGINT/SIGTERM; the process exits once the drain is done.
+  onShutdown(async () => {
+    if (worker.getState() === 'RUNNING') worker.shutdown();
+    await running.catch(() => undefined);
+  });
   try {
-    await worker.run();
+    await running;
   } finally {
     await connection.close();
     await knex.destroy();

