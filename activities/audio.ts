@@ -51,7 +51,7 @@ export function createAudioActivities({ knex, storage, providers }: ActivityDeps
         // Re-measured rather than remembered: TTS chunks are few and short.
         const duration = await withTempDir(async (dir) => {
           const [p] = await localCopies(storage, [key], dir);
-          return probeDuration(p);
+          return probeDuration(p, undefined, { estimate: true });
         });
         ref = { index: a.index, key, duration, chars: text.length, provider: voice.provider.name, apiCost: null };
       } else {

@@ -57,7 +57,7 @@ export async function speakToStorage(
       outputPath: file,
       signal: args.signal,
     });
-    const duration = await probeDuration(file, args.signal);
+    const duration = await probeDuration(file, args.signal, { estimate: true });
     await storage.putFile(args.key, file, contentTypeOf(args.voice.format));
     return { duration, bytes: result.bytes, characters: result.characters, apiCost: result.apiCost };
   }));

@@ -189,11 +189,13 @@ async function decodedDuration(p: string, signal?: AbortSignal): Promise<number>
 }
 
 /**
- * Duration in seconds. MP3 is always decode-counted: ffprobe's figure is a bitrate estimate
- * without a Xing header and ignores encoder delay/padding even with one (measured +33 ms on a
- * 10 min file); decoding runs at ~2,500x real time, so two hours cost ~3 s.
+ * Duration in seconds. MP3 is decode-counted: ffprobe's figure is a bitrate estimate without a
+ * Xing header and ignores encoder delay/padding even with one (measured +33 ms on a 10 min file);
+ * decoding runs at ~2,500x real time, so two hours cost ~3 s. `estimate` skips the decode: per-line
+ * segments only feed progress and totals that the exactly measured final file replaces, and
+ * decoding each of 1,500 lines would cost a process each.
  */
-export async function probeDuration(p: string, signal?: AbortSignal): Promise<number> {
+export async function probeDuration(p: string, signal?: AbortSignal, opts: { estimate?: boolean } = {}): Promise<number> {
   const lines: string[] = [];
   await runFfmpeg(
     ['-hide_banner', '-v', 'error', '-show_entries', 'format=format_name,duration', '-of', 'json', fileUrl(p)],
@@ -207,7 +209,7 @@ export async function probeDuration(p: string, signal?: AbortSignal): Promise<nu
   }
   const formatName = info.format?.format_name ?? '';
   const duration = Number(info.format?.duration);
-  if (formatName.split(',').includes('mp3') || !Number.isFinite(duration)) return decodedDuration(p, signal);
+  if (!Number.isFinite(duration) || (formatName.split(',').includes('mp3') && !opts.estimate)) return decodedDuration(p, signal);
   return duration;
 }
 

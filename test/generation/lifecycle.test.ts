@@ -5,6 +5,7 @@ import { call, registerUser } from '../helpers/api';
 import { ARTICLE_ZH_EN, assertMonotonicProgress, pollJob } from '../helpers/generation';
 import { eventually, startTestStack, type TestStack } from '../helpers/stack';
 import { startFakeOpenAi, type FakeOpenAi } from '../fakes/openaiServer';
+import { queryJobSnapshot } from '../../src/temporal/jobs';
 
 const LINES = Array.from({ length: 12 }, (_, i) => ({ role: i % 2 ? 'guest' : 'host', text: `Lifecycle line ${i + 1}: a sentence worth hearing.` }));
 const LONG_TEXT = Array.from({ length: 40 }, (_, i) => `Sentence ${i + 1} says something about durable audio generation.`).join(' ');
@@ -93,6 +94,8 @@ describe('podcast lifecycle: cancel, retry, review, quota, idempotency', functio
     }, 60_000, 'the draft');
     assert.equal(draft.script.length, LINES.length);
     assert.equal(draft.job.currentStep, 'Waiting for script approval');
+    const live = await queryJobSnapshot(await stack.temporal.client(), podcastId);
+    assert.deepEqual({ status: live.status, awaitingApproval: live.awaitingApproval }, { status: 'scripting', awaitingApproval: true }, 'the run answers the jobSnapshot query');
     assert.equal(openai.count('/v1/audio/speech'), 0, 'nothing is spoken before approval');
 
     const bad = await call(stack.url, 'PUT', `/v1/podcasts/${podcastId}/script`, { token, body: { script: [{ role: 'narrator', text: '' }] } });

@@ -67,11 +67,13 @@ describe('podcast generation, end to end over HTTP (local speech, ffmpeg, Tempor
     const podcastId = res.body.podcast.id;
     await pollJob(stack, token, podcastId);
     const client = await stack.temporal.client();
+    // The job row completes just before the run closes, and visibility lags a little behind both.
+    await client.workflow.getHandle(`podcast-${podcastId}`).result();
     const found = await eventually(async () => {
       const runs = [];
       for await (const w of client.workflow.list({ query: `AimakeUserId = "${user.id}" AND AimakePodcastId = "${podcastId}"` })) runs.push(w);
-      return runs.length ? runs : undefined;
-    }, 20_000, 'the run in visibility');
+      return runs.length && runs[0].status.name === 'COMPLETED' ? runs : undefined;
+    }, 20_000, 'the closed run in visibility');
     assert.equal(found.length, 1);
     assert.equal(found[0].workflowId, `podcast-${podcastId}`);
     assert.equal(found[0].status.name, 'COMPLETED');
@@ -80,6 +82,19 @@ describe('podcast generation, end to end over HTTP (local speech, ffmpeg, Tempor
     const history = await client.workflow.getHandle(`podcast-${podcastId}`).fetchHistory();
     const activities = new Set(history.events!.map((e) => e.activityTaskScheduledEventAttributes?.activityType?.name).filter(Boolean));
     for (const name of ['analyzePodcastSource', 'writePodcastScript', 'synthesizePodcastLine', 'stitchPodcast', 'completePodcast']) assert.ok(activities.has(name), name);
+  });
+
+  it('renders catalogue voices whose provider has no key locally, and records that', async () => {
+    const { token } = await registerUser(stack, 'fallback');
+    const res = await call(stack.url, 'POST', '/v1/podcasts', {
+      token,
+      body: { sourceType: 'text', sourceContent: ARTICLE_ZH_EN, targetDuration: 60, hostVoiceId: 'openai-nova', guestVoiceId: 'openai-onyx' },
+    });
+    const { job } = await pollJob(stack, token, res.body.podcast.id);
+    assert.equal(job.status, 'completed');
+    const podcast = (await call(stack.url, 'GET', `/v1/podcasts/${res.body.podcast.id}`, { token })).body;
+    assert.equal(podcast.ttsProvider, 'local');
+    assert.equal(podcast.hostVoiceId, 'openai-nova');
   });
 
   it('reads a URL source served from a loopback page', async () => {
