@@ -4,6 +4,8 @@ import type { Logger } from '../src/logger';
 import type { Providers } from '../src/providers';
 import type { Storage } from '../src/storage/types';
 import { createAudioActivities } from './audio';
+import { createBillingActivities } from './billing';
+import { createOperationsActivities } from './operations';
 import { createPodcastActivities } from './podcast';
 
 /** What activities need from the outside world, injected by the worker (and by tests). */
@@ -20,6 +22,8 @@ export function createActivities(deps: ActivityDeps) {
   return {
     ...createPodcastActivities(deps),
     ...createAudioActivities(deps),
+    ...createBillingActivities(deps),
+    ...createOperationsActivities(deps),
   };
 }
 

@@ -44,6 +44,27 @@ const EnvSchema = z.object({
   LOGIN_FAILURE_WINDOW_SEC: z.coerce.number().int().min(1).default(900),
   TRUST_PROXY: bool.default(false),
 
+  // OAuth sign-in: a provider is offered only when its client id is set. The endpoints default to
+  // the real providers and are overridable so tests run the real flow against a fake on loopback.
+  // Redirect URIs are OAUTH_REDIRECT_BASE_URL (else PUBLIC_URL, else http://127.0.0.1:PORT)
+  // + /v1/auth/oauth/{provider}/callback, and must be registered with the provider as such.
+  GOOGLE_CLIENT_ID: optionalString,
+  GOOGLE_CLIENT_SECRET: optionalString,
+  GITHUB_CLIENT_ID: optionalString,
+  GITHUB_CLIENT_SECRET: optionalString,
+  OAUTH_REDIRECT_BASE_URL: optionalString.pipe(z.url().optional()),
+  GOOGLE_AUTHORIZE_URL: z.url().default('https://accounts.google.com/o/oauth2/v2/auth'),
+  GOOGLE_TOKEN_URL: z.url().default('https://oauth2.googleapis.com/token'),
+  GOOGLE_USERINFO_URL: z.url().default('https://openidconnect.googleapis.com/v1/userinfo'),
+  GITHUB_AUTHORIZE_URL: z.url().default('https://github.com/login/oauth/authorize'),
+  GITHUB_TOKEN_URL: z.url().default('https://github.com/login/oauth/access_token'),
+  GITHUB_API_URL: z.url().default('https://api.github.com'),
+
+  // Request rate limits, counted in PostgreSQL so every API process shares them. Each API key has
+  // its own requests per minute (api_keys.rate_limit, set at creation); this one caps generation
+  // requests (POST /v1/audios and /v1/podcasts) per user and minute, for sessions and keys alike.
+  USER_CREATE_LIMIT_PER_MIN: z.coerce.number().int().min(1).max(10_000).default(30),
+
   STORAGE_DRIVER: z.enum(['local', 's3']).default('local'),
   STORAGE_DIR: optionalString,
   S3_BUCKET: optionalString,
@@ -71,6 +92,27 @@ const EnvSchema = z.object({
   SOURCE_TIMEOUT_MS: z.coerce.number().int().min(100).default(15_000),
   TTS_MAX_TEXT_CHARS: z.coerce.number().int().min(1).max(100_000).default(100_000),
   PODCAST_MAX_SOURCE_CHARS: z.coerce.number().int().min(1).default(200_000),
+
+  // Billing (Stripe) and the scheduled operations (src/billing, src/temporal/schedules.ts). Billing
+  // answers 503 until STRIPE_SECRET_KEY is set; STRIPE_API_BASE_URL points the real SDK at another
+  // server (tests: a fake on loopback). Schedules take Temporal cron strings (`@every 1h` works
+  // too) in UTC; `off` leaves a schedule out (and pauses it if it exists).
+  STRIPE_SECRET_KEY: optionalString,
+  STRIPE_WEBHOOK_SECRET: optionalString,
+  STRIPE_PRICE_PRO: optionalString,
+  STRIPE_PRICE_TEAM: optionalString,
+  STRIPE_API_BASE_URL: optionalString.pipe(z.url().optional()),
+  STRIPE_TIMEOUT_MS: z.coerce.number().int().min(1000).default(20_000),
+  BILLING_RETURN_URL: optionalString.pipe(z.url().optional()),
+  QUOTA_PRO_SEC: z.coerce.number().int().min(1).default(18_000),
+  QUOTA_TEAM_SEC: z.coerce.number().int().min(1).default(72_000),
+  QUOTA_RESET_CRON: z.string().trim().min(1).default('0 0 1 * *'),
+  BILLING_RECONCILE_CRON: z.string().trim().min(1).default('0 * * * *'),
+  BACKUP_CRON: z.string().trim().min(1).default('30 3 * * *'),
+  BACKUP_TARGET: z.enum(['dir', 'storage']).default('dir'),
+  BACKUP_DIR: optionalString,
+  BACKUP_RETENTION_DAYS: z.coerce.number().int().min(1).max(3650).default(30),
+  PG_BIN_DIR: optionalString,
 });
 
 export type Config = z.infer<typeof EnvSchema> & {

@@ -1,3 +1,5 @@
 // Every workflow the worker runs; the worker bundles this file (deterministic code only).
 export { podcastWorkflow, synthesizeLinesWorkflow } from './podcast';
 export { audioWorkflow } from './audio';
+export { reconcileBillingWorkflow, stripeEventWorkflow } from './billing';
+export { backupDatabaseWorkflow, quotaResetWorkflow } from './operations';

@@ -8,18 +8,26 @@ import type { Logger } from '../logger';
 import { createMetrics } from '../metrics';
 import { Accounts } from '../services/accounts';
 import { LoginThrottle } from '../services/loginThrottle';
+import { API_KEY_RATE_LIMIT, ApiKeys } from '../services/apiKeys';
+import { RateLimits } from '../services/rateLimits';
 import type { TemporalGateway } from '../temporal/client';
 import { ApiError } from './errors';
 import { createAuthenticator } from './middleware/auth';
+import { createRouteLimiter } from './middleware/rateLimit';
 import { errorHandler } from './middleware/errors';
 import { mount, openApiDocument, type RouteSpec } from './route';
 import { accountRoutes } from './routes/accounts';
+import { oauthRoutes } from './routes/oauth';
+import { apiKeyRoutes } from './routes/apiKeys';
 import { healthRoutes } from './routes/health';
 import { voiceRoutes } from './routes/voices';
 import { audioRoutes } from './routes/audios';
+import { usageRoutes } from './routes/usage';
 import { podcastRoutes } from './routes/podcasts';
+import { billingRoutes, keepRawBody } from './routes/billing';
 import { AudioService } from '../services/audios';
 import { PodcastService } from '../services/podcasts';
+import { BillingService } from '../services/billing';
 import { storageFromConfig } from '../storage/fromConfig';
 
 export interface ApiDeps {
@@ -54,13 +62,19 @@ export function createApi(deps: ApiDeps) {
   const storage = storageFromConfig(config);
   const podcasts = new PodcastService(knex, deps.temporal, config, logger, Boolean(config.OPENAI_API_KEY));
   const audios = new AudioService(knex, deps.temporal, config, logger);
+  const apiKeys = new ApiKeys(knex);
+  const limits = new RateLimits(knex, { maxKeyLimit: API_KEY_RATE_LIMIT.max, userCreatesPerMin: config.USER_CREATE_LIMIT_PER_MIN });
 
   const specs: RouteSpec<any, any, any>[] = [
     ...healthRoutes({ knex, temporal: deps.temporal, metrics }),
     ...accountRoutes(accounts),
-    ...voiceRoutes(knex),
+    ...oauthRoutes({ knex, accounts, config, logger }),
+    ...apiKeyRoutes(apiKeys),
+    ...voiceRoutes(knex, { openai: Boolean(config.OPENAI_API_KEY), elevenlabs: Boolean(config.ELEVENLABS_API_KEY) }),
     ...podcastRoutes({ podcasts, knex, storage }),
     ...audioRoutes({ audios, storage }),
+    ...usageRoutes(knex),
+    ...billingRoutes({ billing: new BillingService(knex, deps.temporal, config, logger), maxBodyBytes: parseBytes(config.BODY_LIMIT) }),
   ];
   const openapi = openApiDocument(specs, { version: '1.0.0', serverUrl: config.PUBLIC_URL });
 
@@ -68,7 +82,7 @@ export function createApi(deps: ApiDeps) {
   router.get('/openapi.json', (ctx) => {
     ctx.body = openapi;
   });
-  mount(router, specs, createAuthenticator(accounts));
+  mount(router, specs, createAuthenticator(accounts, apiKeys, limits), createRouteLimiter(limits));
 
   const bodyLimit = parseBytes(config.BODY_LIMIT);
   const app = new Koa({ proxy: config.TRUST_PROXY });
@@ -93,6 +107,8 @@ export function createApi(deps: ApiDeps) {
     if ((ctx.request.length ?? 0) > bodyLimit) throw new ApiError('PAYLOAD_TOO_LARGE', `Request body is larger than ${config.BODY_LIMIT}`);
     await next();
   });
+  // The Stripe webhook is verified on the exact bytes sent, so the JSON parser stays off its path.
+  app.use(keepRawBody());
   app.use(bodyParser({ enableTypes: ['json'], jsonLimit: config.BODY_LIMIT, encoding: 'utf-8' }));
   app.use(router.routes());
 

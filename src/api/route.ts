@@ -1,7 +1,7 @@
 import type Router from '@koa/router';
 import type { Context } from 'koa';
 import { z, type ZodType } from 'zod';
-import { ApiError } from './errors';
+import { ApiError, forbidden } from './errors';
 import type { AuthContext } from './middleware/auth';
 
 /**
@@ -24,6 +24,8 @@ export interface RouteSpec<B = unknown, Q = unknown, P = unknown> {
   summary: string;
   tag: string;
   auth: AuthMode;
+  /** The scope an API key needs (or 'all') to call this route; unset: any key may. Sessions may call everything. */
+  scope?: 'tts' | 'podcast';
   body?: ZodType<B>;
   query?: ZodType<Q>;
   params?: ZodType<P>;
@@ -41,17 +43,44 @@ function validationError(where: 'body' | 'query' | 'path', error: z.ZodError): A
   return new ApiError('VALIDATION_FAILED', `Invalid ${where}: ${fields.map((f) => `${f.field}: ${f.message}`).join('; ')}`, { fields });
 }
 
+/** Where a NUL character hides in a value, if anywhere: PostgreSQL text cannot store one. */
+function nulPath(value: unknown, path: (string | number)[] = []): (string | number)[] | null {
+  if (typeof value === 'string') return value.includes('\u0000') ? path : null;
+  if (value && typeof value === 'object') {
+    for (const [k, v] of Object.entries(value)) {
+      const found = nulPath(v, [...path, k]);
+      if (found) return found;
+    }
+  }
+  return null;
+}
+
 function parse<T>(schema: ZodType<T> | undefined, value: unknown, where: 'body' | 'query' | 'path'): T {
   if (!schema) return undefined as T;
+  const nul = nulPath(value);
+  if (nul) {
+    const field = [where, ...nul].join('.');
+    throw new ApiError('VALIDATION_FAILED', `Invalid ${where}: ${field} contains a NUL character`, { fields: [{ field, message: 'contains a NUL character' }] });
+  }
   const result = schema.safeParse(value);
   if (!result.success) throw validationError(where, result.error);
   return result.data;
 }
 
-export function mount(router: Router, specs: RouteSpec<any, any, any>[], authenticate: (ctx: Context, mode: AuthMode) => Promise<AuthContext | null>) {
+export function mount(
+  router: Router,
+  specs: RouteSpec<any, any, any>[],
+  authenticate: (ctx: Context, mode: AuthMode) => Promise<AuthContext | null>,
+  /** Runs once the caller may use the route, before its input is read (per-route rate limits). */
+  limit?: (ctx: Context, spec: RouteSpec<any, any, any>, auth: AuthContext | null) => Promise<void>,
+) {
   for (const spec of specs) {
     router[spec.method](spec.path, async (ctx) => {
       const auth = await authenticate(ctx, spec.auth);
+      if (spec.scope && auth?.apiKey && !auth.apiKey.scopes.some((s) => s === spec.scope || s === 'all')) {
+        throw forbidden(`This API key lacks the ${spec.scope} scope`);
+      }
+      await limit?.(ctx, spec, auth);
       if (spec.body && !ctx.request.is('application/json') && ctx.request.length) {
         throw new ApiError('VALIDATION_FAILED', 'Content-Type must be application/json');
       }
@@ -100,6 +129,7 @@ export function openApiDocument(specs: RouteSpec<any, any, any>[], info: { versi
       summary: spec.summary,
       tags: [spec.tag],
       ...(spec.auth === 'required' ? { security: [{ bearer: [] }, { apiKey: [] }] } : {}),
+      ...(spec.scope ? { 'x-api-key-scope': spec.scope } : {}),
       ...(parameters.length ? { parameters } : {}),
       ...(spec.body ? { requestBody: { required: true, content: { 'application/json': { schema: jsonSchema(spec.body, 'input') } } } } : {}),
       responses,

@@ -1,5 +1,5 @@
 // `npm run worker`: the Temporal worker process (workflows and activities).
-import { Connection } from '@temporalio/client';
+import { Client, Connection } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
 import { loadConfig } from '../config';
 import { createKnex, resolveDatabase } from '../db';
@@ -7,6 +7,7 @@ import { createLogger } from '../logger';
 import { createProviders } from '../providers';
 import { storageFromConfig } from '../storage/fromConfig';
 import { ensureSearchAttributes } from '../temporal/searchAttributes';
+import { ensureSchedules } from '../temporal/schedules';
 import { onShutdown } from '../shutdown';
 import { createWorker } from '../worker';
 
@@ -25,6 +26,8 @@ async function main() {
   const admin = await Connection.connect({ address: config.temporalAddress });
   const added = await ensureSearchAttributes(admin.operatorService, config.TEMPORAL_NAMESPACE);
   if (added.length) logger.info({ added }, 'registered search attributes');
+  // Quota reset, billing reconciliation and backups: created, or updated to the configured spec.
+  await ensureSchedules(new Client({ connection: admin, namespace: config.TEMPORAL_NAMESPACE }), config, logger);
   await admin.close();
   const connection = await NativeConnection.connect({ address: config.temporalAddress });
   const worker = await createWorker({

@@ -35,7 +35,15 @@ export function createKnex(url: string, poolMax = 10): Knex {
   const knex = knexFactory({
     client: 'pg',
     connection: url,
-    pool: { min: 0, max: poolMax },
+    pool: {
+      min: 0,
+      max: poolMax,
+      // Month and day boundaries (usage, quota resets, the monthly_usage view) are UTC whatever
+      // the server's default time zone.
+      afterCreate: (conn: pg.Client, done: (err: Error | null, conn: pg.Client) => void) => {
+        conn.query(`SET TIME ZONE 'UTC'`, (err) => done(err, conn));
+      },
+    },
     migrations: migrationConfig(),
   });
   Model.knex(knex);

@@ -74,6 +74,15 @@ export class Accounts {
     return { user: updated, token: await this.openSession(updated, meta) };
   }
 
+  /**
+   * Signs in a user whom someone else has already authenticated (an OAuth provider): records the
+   * login and opens a session, the same kind login gives. The caller checks is_active.
+   */
+  async signInAuthenticated(user: User, meta: RequestMeta) {
+    const updated = await user.$query(this.knex).patchAndFetch({ last_login_at: new Date() });
+    return { user: updated, token: await this.openSession(updated, meta) };
+  }
+
   async logout(sessionId: string): Promise<void> {
     await Session.query(this.knex).deleteById(sessionId);
   }
@@ -92,7 +101,7 @@ export class Accounts {
   /** Seed query 3.2: the caller's quota. */
   async quota(userId: string) {
     const row = await this.knex
-      .select('plan', 'quota_limit', 'quota_used', 'quota_reset_at', this.knex.raw('(quota_limit - quota_used) AS remaining'))
+      .select('plan', 'quota_limit', 'quota_used', 'quota_reserved', 'quota_reset_at', this.knex.raw('(quota_limit - quota_used) AS remaining'))
       .from('users')
       .where({ id: userId })
       .first();
@@ -101,6 +110,8 @@ export class Accounts {
       limit: row.quota_limit as number,
       used: row.quota_used as number,
       remaining: row.remaining as number,
+      // Held by jobs still running; settled at completion or released on failure.
+      reserved: row.quota_reserved as number,
       resetAt: row.quota_reset_at ? (row.quota_reset_at as Date).toISOString() : null,
     };
   }

@@ -106,6 +106,22 @@ export class AudioService {
     return { items: rows.map((r) => audioView(r, this.config.PUBLIC_URL)), total: Number(count), limit: q.limit, offset: q.offset };
   }
 
+  /** PATCH: title and visibility are the only things a user changes on an audio. */
+  async update(user: User, audioId: string, patch: { title?: string | null; isPublic?: boolean }) {
+    const changes: Record<string, unknown> = { updated_at: this.knex.fn.now() };
+    if (patch.title !== undefined) changes.title = patch.title;
+    if (patch.isPublic !== undefined) changes.is_public = patch.isPublic;
+    const n = await this.knex('audios').where({ id: audioId, user_id: user.id, is_deleted: false }).update(changes);
+    if (!n) throw notFound('Audio');
+    return (await this.get(user, audioId)).body;
+  }
+
+  /** DELETE is a soft delete: the row stays for usage history, the audio leaves the library. */
+  async remove(user: User, audioId: string) {
+    const n = await this.knex('audios').where({ id: audioId, user_id: user.id, is_deleted: false }).update({ is_deleted: true, is_public: false, updated_at: this.knex.fn.now() });
+    if (!n) throw notFound('Audio');
+  }
+
   /** The audio's stored file, for its owner, or anyone when it is public. */
   async fileOf(user: User | null, audioId: string) {
     const a = await this.knex('audios').where({ id: audioId, is_deleted: false }).first();

@@ -117,7 +117,7 @@ describe('accounts API', function () {
     assert.equal(me.body.user.email, email);
     assert.deepEqual(Object.keys(me.body.user).sort(), ['avatarUrl', 'createdAt', 'email', 'id', 'isVerified', 'name', 'plan']);
     const { resetAt, ...quota } = me.body.quota;
-    assert.deepEqual(quota, { limit: 600, used: 125, remaining: 475 });
+    assert.deepEqual(quota, { limit: 600, used: 125, remaining: 475, reserved: 0 });
     const now = new Date();
     assert.equal(resetAt, new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth() + 1, 1)).toISOString(), 'resets at the start of next month, UTC');
 
@@ -144,6 +144,8 @@ describe('accounts API', function () {
     const rachel = all.body.items.find((v: { id: string }) => v.id === 'eleven-rachel');
     assert.equal(rachel.nameZh, '专业女声');
     assert.equal(rachel.isPremium, true);
+    assert.equal(rachel.renderedLocally, true, 'no ElevenLabs key here: espeak-ng speaks it, and the API says so');
+    assert.equal(all.body.items.find((v: { id: string }) => v.id === 'local-zh-female').renderedLocally, false);
     const expected = await api.knex('voices').where({ is_active: true }).orderBy([{ column: 'sort_order' }, { column: 'id' }]).pluck('id');
     assert.deepEqual(ids, expected);
     assert.deepEqual([...ids].sort(), [...ids].sort((a: string, b: string) => a.localeCompare(b)));

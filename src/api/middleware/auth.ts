@@ -1,12 +1,18 @@
 import type { Context } from 'koa';
-import type { Accounts, AuthContext } from '../../services/accounts';
-import { unauthenticated } from '../errors';
+import type { Accounts, AuthContext as SessionAuthContext } from '../../services/accounts';
+import type { ApiKeyGrant, ApiKeys } from '../../services/apiKeys';
+import type { RateLimits } from '../../services/rateLimits';
+import { forbidden, unauthenticated } from '../errors';
 import type { AuthMode } from '../route';
+import { limitApiKey } from './rateLimit';
 
-export type { AuthContext };
+/** The caller; `apiKey` is set when an API key, not a session, authenticated the request. */
+export interface AuthContext extends SessionAuthContext {
+  apiKey?: ApiKeyGrant;
+}
 
 /** Reads `Authorization: Bearer <token>` or `X-API-Key`, and resolves the caller. */
-export function createAuthenticator(accounts: Accounts) {
+export function createAuthenticator(accounts: Accounts, apiKeys: ApiKeys, limits: RateLimits) {
   return async function authenticate(ctx: Context, mode: AuthMode): Promise<AuthContext | null> {
     if (mode === 'none') return null;
     const header = ctx.get('authorization');
@@ -16,8 +22,18 @@ export function createAuthenticator(accounts: Accounts) {
       if (mode === 'optional') return null;
       throw unauthenticated();
     }
-    const auth = token.startsWith('st_') ? await accounts.fromSessionToken(token) : null;
+    const auth: AuthContext | null = token.startsWith('st_')
+      ? await accounts.fromSessionToken(token)
+      : token.startsWith('ak_')
+        ? await apiKeys.authenticate(token)
+        : null;
     if (!auth) throw unauthenticated('Invalid or expired credentials');
+    if (auth.apiKey) {
+      // Counted first, so refused requests use up a key's budget too.
+      await limitApiKey(ctx, limits, auth.apiKey);
+      // A key outlives a downgrade; it works again if the team plan comes back.
+      if (auth.user.plan !== 'team') throw forbidden('API keys need the team plan');
+    }
     ctx.state.auth = auth;
     return auth;
   };

@@ -17,7 +17,7 @@ const UserSchema = z.object({
   isVerified: z.boolean(),
   createdAt: z.string(),
 });
-const SessionSchema = z.object({ user: UserSchema, token: z.string() });
+export const SessionSchema = z.object({ user: UserSchema, token: z.string() });
 
 export function accountRoutes(accounts: Accounts) {
   return [
@@ -72,7 +72,7 @@ export function accountRoutes(accounts: Accounts) {
           description: 'The caller',
           schema: z.object({
             user: UserSchema,
-            quota: z.object({ limit: z.number(), used: z.number(), remaining: z.number(), resetAt: z.string().nullable() }),
+            quota: z.object({ limit: z.number(), used: z.number(), remaining: z.number(), reserved: z.number(), resetAt: z.string().nullable() }),
           }),
         },
       },

@@ -23,6 +23,7 @@ export function audioRoutes(deps: { audios: AudioService; storage: Storage }) {
       method: 'post',
       path: '/v1/audios',
       tag: 'audios',
+      scope: 'tts',
       summary: 'Turn text into speech',
       auth: 'required',
       body: CreateAudio,
@@ -37,6 +38,7 @@ export function audioRoutes(deps: { audios: AudioService; storage: Storage }) {
       method: 'get',
       path: '/v1/audios',
       tag: 'audios',
+      scope: 'tts',
       summary: "The caller's audio library (seed query 3.1), newest first",
       auth: 'required',
       query: ListQuery.extend({ type: z.enum(['tts', 'podcast']).optional() }),
@@ -49,6 +51,7 @@ export function audioRoutes(deps: { audios: AudioService; storage: Storage }) {
       method: 'get',
       path: '/v1/audios/:id',
       tag: 'audios',
+      scope: 'tts',
       summary: 'An audio: 200 when done or failed, 202 while processing',
       auth: 'required',
       params: IdParams,
@@ -60,9 +63,40 @@ export function audioRoutes(deps: { audios: AudioService; storage: Storage }) {
       },
     }),
     route({
+      method: 'patch',
+      path: '/v1/audios/:id',
+      tag: 'audios',
+      scope: 'tts',
+      summary: "Rename an audio or change whether it is public",
+      auth: 'required',
+      params: IdParams,
+      body: z
+        .strictObject({ title: z.string().trim().min(1).max(200).nullable().optional(), isPublic: z.boolean().optional() })
+        .refine((b) => b.title !== undefined || b.isPublic !== undefined, 'give title or isPublic'),
+      responses: { 200: { description: 'The updated audio' } },
+      handler: async (ctx, { params, body, auth }) => {
+        ctx.body = await audios.update(auth!.user, params.id, body);
+      },
+    }),
+    route({
+      method: 'delete',
+      path: '/v1/audios/:id',
+      tag: 'audios',
+      scope: 'tts',
+      summary: 'Remove an audio from the library (soft delete)',
+      auth: 'required',
+      params: IdParams,
+      responses: { 204: { description: 'Deleted' } },
+      handler: async (ctx, { params, auth }) => {
+        await audios.remove(auth!.user, params.id);
+        ctx.status = 204;
+      },
+    }),
+    route({
       method: 'get',
       path: '/v1/audios/:id/file',
       tag: 'audios',
+      scope: 'tts',
       summary: "The audio's bytes (Range supported); public audios need no auth",
       auth: 'optional',
       params: IdParams,

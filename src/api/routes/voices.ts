@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { Voice } from '../../models';
 import { route } from '../route';
 
-export function voiceView(v: Voice) {
+export function voiceView(v: Voice, renderedLocally = false) {
   return {
     id: v.id,
     name: v.name,
@@ -16,6 +16,8 @@ export function voiceView(v: Voice) {
     previewUrl: v.preview_url,
     avatarUrl: v.avatar_url,
     isPremium: v.is_premium,
+    // True when this server has no key for the voice's provider: espeak-ng speaks it instead.
+    renderedLocally,
   };
 }
 
@@ -31,9 +33,11 @@ const VoiceSchema = z.object({
   previewUrl: z.string().nullable(),
   avatarUrl: z.string().nullable(),
   isPremium: z.boolean(),
+  renderedLocally: z.boolean(),
 });
 
-export function voiceRoutes(knex: Knex) {
+export function voiceRoutes(knex: Knex, providerKeys: { openai: boolean; elevenlabs: boolean }) {
+  const local = (v: Voice) => (v.provider === 'openai' && !providerKeys.openai) || (v.provider === 'elevenlabs' && !providerKeys.elevenlabs);
   return [
     route({
       method: 'get',
@@ -47,7 +51,7 @@ export function voiceRoutes(knex: Knex) {
         const q = Voice.query(knex).where('is_active', true).orderBy([{ column: 'sort_order' }, { column: 'id' }]);
         if (query.language) q.where('language', query.language);
         if (query.provider) q.where('provider', query.provider);
-        ctx.body = { items: (await q).map(voiceView) };
+        ctx.body = { items: (await q).map((v) => voiceView(v, local(v))) };
       },
     }),
   ];

@@ -1,0 +1,207 @@
+import { WorkflowExecutionAlreadyStartedError, type Client } from '@temporalio/client';
+import { TypedSearchAttributes } from '@temporalio/common';
+import type { Knex } from 'knex';
+import type { stripeEventWorkflow } from '../../workflows/billing';
+import { ApiError, conflict, forbidden } from '../api/errors';
+import { plansFromConfig, type PaidPlan, type Plans } from '../billing/plans';
+import { createStripe, idOf, isTransientStripeError, Stripe } from '../billing/stripe';
+import type { StripeEventInput } from '../billing/types';
+import type { Config } from '../config';
+import type { Logger } from '../logger';
+import type { User } from '../models';
+import type { TemporalGateway } from '../temporal/client';
+import { JobKindKey, UserIdKey } from '../temporal/searchAttributes';
+
+/** The events that can change a customer's plan; anything else is acknowledged and ignored. */
+export const STRIPE_EVENTS = new Set([
+  'checkout.session.completed',
+  'customer.subscription.created',
+  'customer.subscription.updated',
+  'customer.subscription.deleted',
+  'invoice.paid',
+  'invoice.payment_failed',
+]);
+
+/** One run per Stripe event id: a re-delivered event finds its run and starts nothing new. */
+export const stripeEventWorkflowId = (eventId: string) => `stripe-event-${eventId}`;
+
+const LIVE = new Set(['active', 'trialing', 'past_due']);
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+export function startStripeEventRun(client: Client, config: Config, input: StripeEventInput) {
+  return client.workflow.start<typeof stripeEventWorkflow>('stripeEventWorkflow', {
+    taskQueue: config.TEMPORAL_TASK_QUEUE,
+    workflowId: stripeEventWorkflowId(input.eventId),
+    // Running: the same run answers; closed: REJECT_DUPLICATE refuses a second one.
+    workflowIdConflictPolicy: 'USE_EXISTING',
+    workflowIdReusePolicy: 'REJECT_DUPLICATE',
+    args: [input],
+    memo: { eventType: input.type, customerId: input.customerId },
+    typedSearchAttributes: new TypedSearchAttributes([
+      { key: JobKindKey, value: 'billing' },
+      ...(input.userIdHint && UUID.test(input.userIdHint) ? [{ key: UserIdKey, value: input.userIdHint }] : []),
+    ]),
+  });
+}
+
+export function subscriptionView(row: Record<string, any>) {
+  const iso = (d: Date | null) => (d ? d.toISOString() : null);
+  return {
+    id: row.id as string,
+    plan: row.plan as PaidPlan,
+    status: row.status as string,
+    // Whether the plan is in force now (past_due keeps it while Stripe retries the payment).
+    active: LIVE.has(row.status),
+    currentPeriodStart: iso(row.current_period_start),
+    currentPeriodEnd: iso(row.current_period_end),
+    cancelAt: iso(row.cancel_at),
+    canceledAt: iso(row.canceled_at),
+    createdAt: iso(row.created_at),
+    updatedAt: iso(row.updated_at),
+  };
+}
+
+/** What the API does for billing: Checkout, the portal, the caller's subscription, webhooks. */
+export class BillingService {
+  private readonly stripe: Stripe | null;
+  private readonly plans: Plans;
+
+  constructor(
+    private readonly knex: Knex,
+    private readonly temporal: TemporalGateway,
+    private readonly config: Config,
+    private readonly logger: Logger,
+  ) {
+    // The SDK retries a failed request once with its own idempotency key; customers get ours.
+    this.stripe = createStripe(config, { maxNetworkRetries: 1 });
+    this.plans = plansFromConfig(config);
+  }
+
+  // Billing switched off (no STRIPE_SECRET_KEY) is a permanent refusal, not an outage to retry.
+  private client(): Stripe {
+    if (!this.stripe) throw forbidden('Billing is not enabled on this server');
+    return this.stripe;
+  }
+
+  private async stripeCall<T>(work: () => Promise<T>): Promise<T> {
+    try {
+      return await work();
+    } catch (err) {
+      if (isTransientStripeError(err)) throw new ApiError('UNAVAILABLE', 'The payment provider is unavailable; try again shortly');
+      throw err;
+    }
+  }
+
+  /** A Checkout session (subscription mode) for a paid plan. */
+  async checkout(user: User, plan: PaidPlan): Promise<{ url: string }> {
+    const stripe = this.client();
+    const price = this.plans.priceFor(plan);
+    if (!price) throw forbidden(`The ${plan} plan is not for sale on this server (no Stripe price configured)`);
+    const current = await this.knex('subscriptions').where({ user_id: user.id }).first();
+    if (current?.stripe_subscription_id && LIVE.has(current.status)) {
+      throw conflict('You already have a subscription: change or cancel it in the billing portal', { plan: current.plan, status: current.status });
+    }
+    const customer = await this.customerFor(user, plan);
+    const back = this.returnUrl();
+    const session = await this.stripeCall(() =>
+      stripe.checkout.sessions.create({
+        mode: 'subscription',
+        customer,
+        client_reference_id: user.id,
+        metadata: { user_id: user.id, plan },
+        line_items: [{ price, quantity: 1 }],
+        // Carried by the subscription itself, so its events name the user even without our link.
+        subscription_data: { metadata: { user_id: user.id } },
+        success_url: withQuery(back, 'checkout=success&session_id={CHECKOUT_SESSION_ID}'),
+        cancel_url: withQuery(back, 'checkout=canceled'),
+      }),
+    );
+    if (!session.url) throw new Error(`Stripe returned checkout session ${session.id} without a URL`);
+    return { url: session.url };
+  }
+
+  /** The customer portal, where subscribers change plan, card or cancel. */
+  async portal(user: User): Promise<{ url: string }> {
+    const stripe = this.client();
+    const row = await this.knex('subscriptions').where({ user_id: user.id }).first();
+    if (!row?.stripe_customer_id) throw conflict('No billing account yet: subscribe through checkout first');
+    const session = await this.stripeCall(() => stripe.billingPortal.sessions.create({ customer: row.stripe_customer_id, return_url: this.returnUrl() }));
+    return { url: session.url };
+  }
+
+  /** The caller's subscription, or null before the first one (a customer alone is not one). */
+  async subscription(user: User) {
+    const row = await this.knex('subscriptions').where({ user_id: user.id }).whereNotNull('stripe_subscription_id').first();
+    return row ? subscriptionView(row) : null;
+  }
+
+  /**
+   * Verifies a webhook on the exact bytes Stripe sent, then records it by starting its workflow.
+   * The work happens there, so Stripe gets its 2xx at once; a failure to record is a 503, which
+   * Stripe retries.
+   */
+  async receiveWebhook(raw: Buffer, signature: string | undefined): Promise<{ received: true; handled: boolean }> {
+    const secret = this.config.STRIPE_WEBHOOK_SECRET;
+    if (!secret) throw new ApiError('UNAVAILABLE', 'Stripe webhooks are not configured on this server');
+    let event: Stripe.Event;
+    try {
+      event = Stripe.webhooks.constructEvent(raw, signature ?? '', secret);
+    } catch {
+      throw new ApiError('VALIDATION_FAILED', 'Invalid Stripe signature', { fields: [{ field: 'header.Stripe-Signature', message: 'invalid or too old' }] });
+    }
+    if (!STRIPE_EVENTS.has(event.type)) return { received: true, handled: false };
+    const object = event.data.object as {
+      customer?: string | { id: string } | null;
+      client_reference_id?: string | null;
+      metadata?: Record<string, string> | null;
+    };
+    const customerId = idOf(object.customer);
+    if (!customerId) return { received: true, handled: false };
+    const input: StripeEventInput = {
+      eventId: event.id,
+      type: event.type,
+      customerId,
+      userIdHint: object.client_reference_id ?? object.metadata?.user_id ?? null,
+    };
+    try {
+      await startStripeEventRun(await this.temporal.client(), this.config, input);
+    } catch (err) {
+      if (!(err instanceof WorkflowExecutionAlreadyStartedError)) {
+        this.logger.error({ err, eventId: event.id }, 'could not record a Stripe event');
+        throw new ApiError('UNAVAILABLE', 'The event could not be recorded; retry later');
+      }
+      // Already applied by an earlier delivery.
+    }
+    return { received: true, handled: true };
+  }
+
+  /**
+   * The user's Stripe customer, created once. Until the first subscription the link lives in a
+   * subscriptions row with status 'incomplete' (the seed keeps stripe_customer_id there); the
+   * row lock makes concurrent checkouts share one customer, and the idempotency key covers a
+   * rollback after Stripe already made it.
+   */
+  private customerFor(user: User, plan: PaidPlan): Promise<string> {
+    return this.knex.transaction(async (trx) => {
+      await trx('subscriptions').insert({ user_id: user.id, plan, status: 'incomplete' }).onConflict('user_id').ignore();
+      const row = await trx('subscriptions').where({ user_id: user.id }).forUpdate().first();
+      if (row.stripe_customer_id) return row.stripe_customer_id as string;
+      const customer = await this.stripeCall(() =>
+        this.client().customers.create(
+          { email: user.email, ...(user.name ? { name: user.name } : {}), metadata: { user_id: user.id } },
+          { idempotencyKey: `aimake-customer-${user.id}` },
+        ),
+      );
+      await trx('subscriptions').where({ user_id: user.id }).update({ stripe_customer_id: customer.id, updated_at: trx.fn.now() });
+      return customer.id;
+    });
+  }
+
+  private returnUrl(): string {
+    return this.config.BILLING_RETURN_URL ?? this.config.PUBLIC_URL ?? `http://${this.config.HOST}:${this.config.PORT}/`;
+  }
+}
+
+function withQuery(url: string, query: string): string {
+  return url + (url.includes('?') ? '&' : '?') + query;
+}
