@@ -8,6 +8,8 @@ COPY package.json package-lock.json ./
 RUN npm ci --omit=dev --no-audit --no-fund
 COPY . .
 ENV NODE_ENV=production HOST=0.0.0.0 PORT=3000
+# Writable by the app user; a named volume mounted here inherits this ownership.
+RUN mkdir -p /backups /app/.data && chown node:node /backups /app/.data
 USER node
 EXPOSE 3000
 CMD ["npm", "run", "api"]
