@@ -14,7 +14,7 @@ import { ConfigError, type Config } from '../config';
 import type { Logger } from '../logger';
 import { User } from '../models';
 import { normaliseEmail, type Accounts, type RequestMeta } from './accounts';
-import { sha256Hex } from './tokens';
+import { sha256Hex, digestsEqual } from './tokens';
 
 /**
  * Sign-in with Google and GitHub (authorization code flow with state and PKCE S256), over
@@ -124,9 +124,19 @@ export class OAuthService {
   }
 
   /** Step 2: the browser is back with a code. Exchanges it, reads the profile, signs in. */
-  async signIn(provider: OAuthProvider, callback: OAuthCallback, meta: RequestMeta) {
+  /**
+   * Step 2. `browserState` is the state this browser was given at step 1 (a cookie): a callback
+   * carrying any other state was started elsewhere, e.g. a link that would sign the victim into an
+   * attacker's account (login CSRF).
+   */
+  async signIn(provider: OAuthProvider, callback: OAuthCallback, meta: RequestMeta, browserState: string | undefined) {
     const setup = this.setup(provider);
     if (!callback.state) throw badState();
+    if (!browserState || !digestsEqual(sha256Hex(browserState), sha256Hex(callback.state))) {
+      throw new ApiError('VALIDATION_FAILED', 'This sign-in was not started in this browser (the state does not match); start again', {
+        fields: [{ field: 'query.state', message: 'does not match this browser' }],
+      });
+    }
     const pending = await this.consumeState(provider, callback.state);
     if (callback.error) throw unauthenticated(`Sign-in was not completed at ${PROVIDER_LABEL[provider]} (${callback.error})`);
     if (!callback.code) {

@@ -36,12 +36,24 @@ describe('OAuth sign-in (Google, GitHub)', function () {
     api = await startTestApi(fake.env);
   });
 
-  /** The API's redirect, followed to the fake provider, which sends the browser back with a code. */
-  async function authorize(provider: Provider, base = api.url): Promise<{ authorizeUrl: URL; back: URL }> {
+  // The browser that started each sign-in: the state cookie the API set for it, by state.
+  const browserCookies = new Map<string, string>();
+
+  /** Step 1 in a browser: the API's redirect to the provider, and the state cookie it sets. */
+  async function begin(provider: Provider, base = api.url): Promise<URL> {
     const start = await call(base, 'GET', `/v1/auth/oauth/${provider}`);
     assert.equal(start.status, 302, JSON.stringify(start.body));
     assert.equal(start.headers.get('cache-control'), 'no-store');
-    const authorizeUrl = new URL(start.headers.get('location')!);
+    const setCookie = start.headers.get('set-cookie') ?? '';
+    assert.match(setCookie, new RegExp(`^aimake_oauth_${provider}=[^;]+; path=/v1/auth/oauth/${provider};.*samesite=lax; httponly`));
+    const location = new URL(start.headers.get('location')!);
+    browserCookies.set(location.searchParams.get('state')!, setCookie.split(';')[0]);
+    return location;
+  }
+
+  /** The API's redirect, followed to the fake provider, which sends the browser back with a code. */
+  async function authorize(provider: Provider, base = api.url): Promise<{ authorizeUrl: URL; back: URL }> {
+    const authorizeUrl = await begin(provider, base);
     const atProvider = await fetch(authorizeUrl, { redirect: 'manual' });
     assert.equal(atProvider.status, 302, await atProvider.text());
     const back = new URL(atProvider.headers.get('location')!);
@@ -49,8 +61,22 @@ describe('OAuth sign-in (Google, GitHub)', function () {
     return { authorizeUrl, back };
   }
 
-  const callback = (provider: Provider, search: string | URLSearchParams, base = api.url) =>
-    call(base, 'GET', `/v1/auth/oauth/${provider}/callback?${new URLSearchParams(search).toString()}`);
+  /** The callback, from the browser that started that sign-in (it sends that state's cookie). */
+  const callback = (provider: Provider, search: string | URLSearchParams, base = api.url) => {
+    const params = new URLSearchParams(search);
+    const cookie = browserCookies.get(params.get('state') ?? '');
+    return call(base, 'GET', `/v1/auth/oauth/${provider}/callback?${params.toString()}`, { headers: cookie ? { cookie } : {} });
+  };
+
+  it('refuses a callback arriving in a browser that did not start the sign-in (login CSRF)', async () => {
+    googleAs({ sub: `csrf-${Date.now()}`, email: `csrf.${Date.now()}@example.test`, email_verified: true });
+    const { back } = await authorize('google');
+    const elsewhere = await call(api.url, 'GET', `/v1/auth/oauth/google/callback${back.search}`);
+    assertError(elsewhere, 400, 'VALIDATION_FAILED', /browser/);
+    const wrongCookie = await call(api.url, 'GET', `/v1/auth/oauth/google/callback${back.search}`, { headers: { cookie: 'aimake_oauth_google=someone-elses-state' } });
+    assertError(wrongCookie, 400, 'VALIDATION_FAILED', /browser/);
+    assert.equal((await callback('google', back.search)).status, 200, 'the browser that started it still signs in');
+  });
 
   async function signIn(provider: Provider, base = api.url) {
     const { back } = await authorize(provider, base);
@@ -279,7 +305,7 @@ describe('OAuth sign-in (Google, GitHub)', function () {
 
     // A fresh state from this API, with the old code: the provider refuses the code (used once,
     // and its PKCE verifier belongs to the other sign-in).
-    const fresh = new URL((await call(api.url, 'GET', '/v1/auth/oauth/google')).headers.get('location')!);
+    const fresh = await begin('google');
     const replay = new URLSearchParams(first.back.search);
     replay.set('state', fresh.searchParams.get('state')!);
     assertError(await callback('google', replay), 401, 'UNAUTHENTICATED', /invalid_grant/);
@@ -289,7 +315,7 @@ describe('OAuth sign-in (Google, GitHub)', function () {
     const gh = await signIn('github');
     assert.equal(gh.res.status, 200);
     assertError(await callback('github', gh.back.search), 400, 'VALIDATION_FAILED');
-    const ghFresh = new URL((await call(api.url, 'GET', '/v1/auth/oauth/github')).headers.get('location')!);
+    const ghFresh = await begin('github');
     const ghReplay = new URLSearchParams(gh.back.search);
     ghReplay.set('state', ghFresh.searchParams.get('state')!);
     assertError(await callback('github', ghReplay), 401, 'UNAUTHENTICATED', /bad_verification_code/);

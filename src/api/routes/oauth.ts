@@ -16,6 +16,8 @@ const CallbackQuery = z.object({
   error: z.string().max(200).optional(),
 });
 
+const stateCookie = (provider: string) => `aimake_oauth_${provider}`;
+
 /**
  * One pair of routes per provider rather than a :provider parameter, so an unknown provider is an
  * unmatched route (404) and the OpenAPI document names each one.
@@ -37,6 +39,16 @@ export function oauthRoutes(deps: { knex: Knex; accounts: Accounts; config: Conf
         },
         handler: async (ctx) => {
           const url = await oauth.authorizationUrl(provider);
+          // The state is also kept in this browser, so a callback link made by someone else (login
+          // CSRF: signing a victim into the attacker's account) does not match it.
+          ctx.cookies.set(stateCookie(provider), url.searchParams.get('state')!, {
+            httpOnly: true,
+            sameSite: 'lax',
+            path: `/v1/auth/oauth/${provider}`,
+            maxAge: 10 * 60 * 1000,
+            secure: ctx.secure,
+            overwrite: true,
+          });
           // Each answer carries a one-time state.
           ctx.set('Cache-Control', 'no-store');
           ctx.redirect(url.toString());
@@ -57,7 +69,9 @@ export function oauthRoutes(deps: { knex: Knex; accounts: Accounts; config: Conf
           409: { description: 'The email belongs to an account that cannot be linked (unverified, or linked to another identity)' },
         },
         handler: async (ctx, { query }) => {
-          const { user, token } = await oauth.signIn(provider, query, { ip: clientIp(ctx), userAgent: ctx.get('user-agent') });
+          const browserState = ctx.cookies.get(stateCookie(provider));
+          const { user, token } = await oauth.signIn(provider, query, { ip: clientIp(ctx), userAgent: ctx.get('user-agent') }, browserState);
+          ctx.cookies.set(stateCookie(provider), null, { path: `/v1/auth/oauth/${provider}` });
           // A session token: never cached by the browser or a proxy.
           ctx.set('Cache-Control', 'no-store');
           ctx.body = { user: userView(user), token };
