@@ -109,9 +109,12 @@ async function synthesizeAllLines(input: PodcastWorkflowInput, total: number): P
   const base = { podcastId: input.podcastId, jobId: input.jobId, total, concurrency: input.synthConcurrency, lineHeartbeatTimeoutSec: input.lineHeartbeatTimeoutSec };
   if (total <= chunk) return synthesizeLineRange({ ...base, from: 0, to: total });
 
+  // Two children at a time share the job's concurrency, so SYNTH_CONCURRENCY stays a per-job cap.
+  const children = 2;
+  const perChild = Math.max(1, Math.ceil(input.synthConcurrency / children));
   const ranges: LineChunkInput[] = [];
-  for (let from = 0; from < total; from += chunk) ranges.push({ ...base, from, to: Math.min(total, from + chunk) });
-  const parts = await inPool(ranges, 2, (range) =>
+  for (let from = 0; from < total; from += chunk) ranges.push({ ...base, concurrency: perChild, from, to: Math.min(total, from + chunk) });
+  const parts = await inPool(ranges, children, (range) =>
     executeChild(synthesizeLinesWorkflow, {
       args: [range],
       workflowId: `${workflowInfo().workflowId}-lines-${range.from}-${input.jobId.slice(0, 8)}`,
