@@ -272,8 +272,7 @@ async function fakeRun(stack: TestStack, openai: FakeOpenAi, token: string, labe
   const phases = await phasesOf(stack, run.podcastId);
   const idealS = (lines / concurrency) * (TTS_LATENCY_MS / 1000) + phases.stitchS;
   const row = { label, lines, concurrency, run, phases, speechRequests: openai.count('/v1/audio/speech') - before, idealS };
-  // Scripts longer than LINES_PER_CHILD_WORKFLOW are spoken by child workflows, two at a time, each
-  // at SYNTH_CONCURRENCY: more lines can be in flight than the configured figure the ideal uses.
+  // The ideal assumes SYNTH_CONCURRENCY lines in flight; say so if the run ever had more.
   const note = phases.peakInFlight > concurrency ? ` (up to ${phases.peakInFlight} in flight, not ${concurrency}: the ideal is generous)` : '';
   printDetail(row.label, run, phases, `${row.speechRequests} speech requests, ideal ${idealS.toFixed(1)} s${note}`);
   return row;
