@@ -7,27 +7,11 @@ import { createElevenLabsTts, elevenLabsMaxChars } from '../../src/providers/tts
 import { ProviderError, SynthesisRequest, TtsProvider } from '../../src/providers/tts/types';
 import { fakeSpeechSeconds, probeAudio } from '../fakes/audio';
 import { DEFAULT_ELEVENLABS_VOICES, FakeElevenLabs, startFakeElevenLabs } from '../fakes/elevenlabsServer';
+import { rejectsWith, exists } from '../helpers/providerAssertions';
 
 const KEY = 'xi-test-good';
 const VOICE = DEFAULT_ELEVENLABS_VOICES[0]!;
 const TTS_PATH = `/v1/text-to-speech/${VOICE}`;
-
-async function rejectsWith(p: Promise<unknown>, expected: Partial<ProviderError>): Promise<ProviderError> {
-  let caught: unknown;
-  await assert.rejects(p, (err: unknown) => {
-    caught = err;
-    return true;
-  });
-  assert.ok(caught instanceof ProviderError, `expected ProviderError, got ${String(caught)}`);
-  for (const [k, v] of Object.entries(expected)) {
-    assert.deepEqual((caught as unknown as Record<string, unknown>)[k], v, `ProviderError.${k}`);
-  }
-  return caught;
-}
-
-async function exists(p: string): Promise<boolean> {
-  return fs.stat(p).then(() => true, () => false);
-}
 
 describe('ElevenLabs TTS provider (real SDK against a loopback fake)', () => {
   let fake: FakeElevenLabs;

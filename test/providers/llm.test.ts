@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { createOpenAiScriptLlm, ScriptLlm } from '../../src/providers/llm/openaiChat';
 import { ProviderError } from '../../src/providers/tts/types';
 import { FakeOpenAi, rawChatReply, startFakeOpenAi } from '../fakes/openaiServer';
+import { rejectsWith } from '../helpers/providerAssertions';
 
 const KEY = 'sk-test-llm';
 const CHAT_PATH = '/v1/chat/completions';
@@ -23,19 +24,6 @@ const scriptSchema = {
     },
   },
 };
-
-async function rejectsWith(p: Promise<unknown>, expected: Partial<ProviderError>): Promise<ProviderError> {
-  let caught: unknown;
-  await assert.rejects(p, (err: unknown) => {
-    caught = err;
-    return true;
-  });
-  assert.ok(caught instanceof ProviderError, `expected ProviderError, got ${String(caught)}`);
-  for (const [k, v] of Object.entries(expected)) {
-    assert.deepEqual((caught as unknown as Record<string, unknown>)[k], v, `ProviderError.${k}`);
-  }
-  return caught;
-}
 
 describe('OpenAI script LLM (real SDK against a loopback fake)', () => {
   let fake: FakeOpenAi;

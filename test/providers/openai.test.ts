@@ -7,25 +7,9 @@ import { createOpenAiTts, openAiTtsCost, parseRetryAfterMs } from '../../src/pro
 import { ProviderError, SynthesisRequest, TtsProvider } from '../../src/providers/tts/types';
 import { fakeSpeechSeconds, probeAudio } from '../fakes/audio';
 import { FakeOpenAi, startFakeOpenAi } from '../fakes/openaiServer';
+import { rejectsWith, exists } from '../helpers/providerAssertions';
 
 const KEY = 'sk-test-good';
-
-async function rejectsWith(p: Promise<unknown>, expected: Partial<ProviderError>): Promise<ProviderError> {
-  let caught: unknown;
-  await assert.rejects(p, (err: unknown) => {
-    caught = err;
-    return true;
-  });
-  assert.ok(caught instanceof ProviderError, `expected ProviderError, got ${String(caught)}`);
-  for (const [k, v] of Object.entries(expected)) {
-    assert.deepEqual((caught as unknown as Record<string, unknown>)[k], v, `ProviderError.${k}`);
-  }
-  return caught;
-}
-
-async function exists(p: string): Promise<boolean> {
-  return fs.stat(p).then(() => true, () => false);
-}
 
 describe('OpenAI TTS provider (real SDK against a loopback fake)', () => {
   let fake: FakeOpenAi;
