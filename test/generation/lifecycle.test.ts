@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { call, registerUser } from '../helpers/api';
+import { call, registerUser, startTestApi } from '../helpers/api';
 import { ARTICLE_ZH_EN, assertMonotonicProgress, pollJob } from '../helpers/generation';
 import { eventually, startTestStack, type TestStack } from '../helpers/stack';
 import { startFakeOpenAi, type FakeOpenAi } from '../fakes/openaiServer';
@@ -214,6 +214,30 @@ describe('podcast lifecycle: cancel, retry, review, quota, idempotency', functio
     const list = await call(stack.url, 'GET', '/v1/podcasts', { token: other.token });
     assert.equal(list.body.total, 0);
     assert.equal((await call(stack.url, 'GET', '/v1/podcasts', { token: owner.token })).body.total, 1);
+  });
+});
+
+describe('when Temporal cannot be reached', function () {
+  this.timeout(60_000);
+
+  it('answers 503, leaves no podcast processing, charges nothing, and lets the client retry the same key', async () => {
+    const api = await startTestApi({ TEMPORAL_ADDRESS: '127.0.0.1:1' });
+    const { token, user } = await registerUser(api, 'no-temporal');
+    const headers = { 'Idempotency-Key': `down-${Date.now()}` };
+    const body = { sourceType: 'text', sourceContent: ARTICLE_ZH_EN, targetDuration: 60, hostVoiceId: 'local-zh-female', guestVoiceId: 'local-zh-male' };
+    const first = await call(api.url, 'POST', '/v1/podcasts', { token, body, headers });
+    assert.equal(first.status, 503);
+    assert.equal(first.body.error.code, 'UNAVAILABLE');
+    const podcasts = await api.knex('podcasts').where({ user_id: user.id });
+    assert.equal(podcasts.length, 1);
+    assert.equal(podcasts[0].status, 'failed', 'not left processing without a run');
+    const job = await api.knex('podcast_jobs').where({ podcast_id: podcasts[0].id }).first();
+    assert.equal(job.status, 'failed');
+    const u = await api.knex('users').where({ id: user.id }).first();
+    assert.equal(u.quota_reserved, 0);
+    assert.equal(u.quota_used, 0);
+    const again = await call(api.url, 'POST', '/v1/podcasts', { token, body, headers });
+    assert.equal(again.status, 503, 'the key was not kept for a request that could not be carried out');
   });
 });
 
