@@ -23,6 +23,20 @@ export function createOperationsActivities({ knex, config, storage }: ActivityDe
 
   return {
     /**
+     * Housekeeping: rows that only ever expire. Idempotency keys replay for 24 h, OAuth states
+     * live 10 minutes (kept an hour here), sessions until expires_at, rate-limit counters until
+     * their window ends (epoch milliseconds, in the limiter library's layout).
+     */
+    async removeExpiredRecords(): Promise<Record<string, number>> {
+      return {
+        sessions: await knex('sessions').where('expires_at', '<', knex.fn.now()).delete(),
+        idempotencyKeys: await knex('idempotency_keys').where('created_at', '<', knex.raw(`NOW() - INTERVAL '24 hours'`)).delete(),
+        oauthStates: await knex('oauth_states').where('created_at', '<', knex.raw(`NOW() - INTERVAL '1 hour'`)).delete(),
+        rateLimits: await knex('rate_limits').where('expire', '<', Date.now()).delete(),
+      };
+    },
+
+    /**
      * Seed query 3.5, due users only, correct in UTC whatever the session's time zone: the seed's
      * CURRENT_DATE is the session's local date, so the month boundary is computed in UTC here and
      * users are due when their reset time has come (not merely its date). Users without a reset

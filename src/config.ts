@@ -107,6 +107,8 @@ const EnvSchema = z.object({
   QUOTA_PRO_SEC: z.coerce.number().int().min(1).default(18_000),
   QUOTA_TEAM_SEC: z.coerce.number().int().min(1).default(72_000),
   QUOTA_RESET_CRON: z.string().trim().min(1).default('0 0 1 * *'),
+  // Removes expired sessions, idempotency keys, OAuth states and rate-limit counters.
+  HOUSEKEEPING_CRON: z.string().trim().min(1).default('15 * * * *'),
   BILLING_RECONCILE_CRON: z.string().trim().min(1).default('0 * * * *'),
   BACKUP_CRON: z.string().trim().min(1).default('30 3 * * *'),
   BACKUP_TARGET: z.enum(['dir', 'storage']).default('dir'),

@@ -2,4 +2,4 @@
 export { podcastWorkflow, synthesizeLinesWorkflow } from './podcast';
 export { audioWorkflow } from './audio';
 export { reconcileBillingWorkflow, stripeEventWorkflow } from './billing';
-export { backupDatabaseWorkflow, quotaResetWorkflow } from './operations';
+export { backupDatabaseWorkflow, housekeepingWorkflow, quotaResetWorkflow } from './operations';

@@ -25,3 +25,8 @@ export async function backupDatabaseWorkflow() {
   const check = await pgTools.restoreCheckBackup({ name: dump.name });
   return { dump, pruned, check };
 }
+
+/** Hourly (a Schedule): deletes rows whose time has passed, and says how many of each. */
+export async function housekeepingWorkflow(): Promise<Record<string, number>> {
+  return db.removeExpiredRecords();
+}

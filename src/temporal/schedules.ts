@@ -4,7 +4,7 @@ import type { Logger } from '../logger';
 
 /**
  * The Temporal Schedules the worker keeps in place at start: the monthly quota reset, the hourly
- * billing reconciliation and the daily backup. They are visible, pausable and triggerable in
+ * billing reconciliation, the daily backup and the hourly housekeeping. They are visible, pausable and triggerable in
  * the Web UI (Schedules); overlapping runs are skipped. Every start creates what is missing and
  * updates what exists to the configured spec, keeping a pause an operator set in the UI.
  */
@@ -12,6 +12,7 @@ export const SCHEDULE_IDS = {
   quotaReset: 'aimake-quota-reset',
   billingReconcile: 'aimake-billing-reconcile',
   backup: 'aimake-backup',
+  housekeeping: 'aimake-housekeeping',
 } as const;
 
 interface ScheduleDefinition {
@@ -57,6 +58,15 @@ export function scheduleDefinitions(config: Config): ScheduleDefinition[] {
       description: 'pg_dump -Fc, retention, and a restore check into a scratch database',
       catchupWindow: '1 day',
       disabledReason: off(config.BACKUP_CRON),
+    },
+    {
+      scheduleId: SCHEDULE_IDS.housekeeping,
+      cron: config.HOUSEKEEPING_CRON,
+      workflowType: 'housekeepingWorkflow',
+      workflowId: 'housekeeping',
+      description: 'Removes expired sessions, idempotency keys, OAuth states and rate-limit counters',
+      catchupWindow: '1 hour',
+      disabledReason: off(config.HOUSEKEEPING_CRON),
     },
   ];
 }

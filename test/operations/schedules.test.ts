@@ -33,7 +33,7 @@ describe('operations: schedules and the monthly quota reset', function () {
 
   it('creates the schedules, updates them on a second start, and keeps a pause made in the UI', async () => {
     const first = await ensureSchedules(client, stack.config);
-    assert.deepEqual(first.map((o) => o.outcome), ['created', 'created', 'created']);
+    assert.deepEqual(first.map((o) => o.outcome), ['created', 'created', 'created', 'created']);
 
     const reset = await client.schedule.getHandle(SCHEDULE_IDS.quotaReset).describe();
     assert.equal(reset.action.type, 'startWorkflow');
@@ -55,7 +55,7 @@ describe('operations: schedules and the monthly quota reset', function () {
     // An operator pauses the backup in the UI; the next worker start must not undo that.
     await client.schedule.getHandle(SCHEDULE_IDS.backup).pause('maintenance');
     const second = await ensureSchedules(client, configWith({ QUOTA_RESET_CRON: '0 0 2 * *' }));
-    assert.deepEqual(second.map((o) => o.outcome), ['updated', 'updated', 'updated']);
+    assert.deepEqual(second.map((o) => o.outcome), ['updated', 'updated', 'updated', 'updated']);
     const moved = await client.schedule.getHandle(SCHEDULE_IDS.quotaReset).describe();
     assert.equal(moved.info.nextActionTimes[0]!.getUTCDate(), 2, 'the configured spec replaces the old one');
     const paused = await client.schedule.getHandle(SCHEDULE_IDS.backup).describe();
@@ -65,7 +65,7 @@ describe('operations: schedules and the monthly quota reset', function () {
 
     // Turned off, or without Stripe: paused, not deleted, so history stays visible.
     const off = await ensureSchedules(client, configWith({ BACKUP_CRON: 'off', STRIPE_SECRET_KEY: undefined }));
-    assert.deepEqual(off.map((o) => o.outcome), ['updated', 'paused', 'paused']);
+    assert.deepEqual(off.map((o) => o.outcome), ['updated', 'paused', 'paused', 'updated']);
     assert.equal((await client.schedule.getHandle(SCHEDULE_IDS.billingReconcile).describe()).state.paused, true);
     await ensureSchedules(client, stack.config);
     await client.schedule.getHandle(SCHEDULE_IDS.billingReconcile).unpause();
