@@ -227,12 +227,13 @@ export function createPodcastActivities({ knex, storage, providers, config }: Ac
         const providerNames: string[] = seg?.providers?.filter(Boolean) ?? [];
         const provider = providerNames.length === 1 ? providerNames[0] : providerNames.length ? 'mixed' : null;
         const text = script.map((l) => l.text).join('\n');
+        const duration = Math.round(a.duration * 100) / 100; // NUMERIC(10,2) columns
         const audioUrl = storage.uri(a.audioKey);
 
         const charged = await settleQuota(trx, podcastJobKey(a.jobId), a.duration);
         await trx('podcasts').where({ id: a.podcastId }).update({
           audio_url: audioUrl,
-          duration: Math.round(a.duration * 100) / 100,
+          duration,
           status: 'completed',
           tts_provider: provider,
           updated_at: trx.fn.now(),
@@ -246,7 +247,7 @@ export function createPodcastActivities({ knex, storage, providers, config }: Ac
             voice_id: p.host_voice_id,
             audio_url: audioUrl,
             audio_format: 'mp3',
-            duration: Math.round(a.duration * 100) / 100,
+            duration,
             file_size: a.bytes,
             type: 'podcast',
           })
@@ -256,7 +257,7 @@ export function createPodcastActivities({ knex, storage, providers, config }: Ac
             user_id: p.user_id,
             type: 'podcast',
             chars_used: text.length,
-            duration_used: Math.round(a.duration * 100) / 100,
+            duration_used: duration,
             audio_id: audio.id,
             podcast_id: p.id,
             provider,

@@ -5,6 +5,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { probeDuration } from '../src/audio/ffmpeg';
+import { portOpen } from '../src/processes';
 import { emptyDatabase } from './helpers/db';
 
 const ROOT = path.resolve(__dirname, '..');
@@ -18,13 +19,6 @@ function freePort(): Promise<number> {
     });
   });
 }
-
-const portOpen = (port: number) =>
-  new Promise<boolean>((resolve) => {
-    const s = net.connect({ host: '127.0.0.1', port });
-    s.once('connect', () => (s.destroy(), resolve(true)));
-    s.once('error', () => resolve(false));
-  });
 
 /** Environment for a whole stack of our own: its database, data folder and ports. */
 async function isolatedEnv() {

@@ -6,6 +6,7 @@ import path from 'node:path';
 import { loadConfig } from '../config';
 import { createKnex, ensureDatabaseExists, migrateLatest, resolveDatabase } from '../db';
 import { createLogger } from '../logger';
+import { stopProcess } from '../processes';
 import { onShutdown } from '../shutdown';
 import { startTemporalDevServer } from '../temporal/devServer';
 
@@ -27,15 +28,6 @@ function runChild(name: string, script: string, env: NodeJS.ProcessEnv, root: st
     if (code !== null && ![0, 130, 143].includes(code)) console.error(`[dev] ${name} exited with code ${code}`);
   });
   return child;
-}
-
-function stopChild(child: ChildProcess): Promise<void> {
-  return new Promise((resolve) => {
-    if (child.exitCode !== null || child.signalCode !== null) return resolve();
-    const force = setTimeout(() => child.kill('SIGKILL'), 15_000);
-    child.once('exit', () => (clearTimeout(force), resolve()));
-    child.kill('SIGTERM');
-  });
 }
 
 async function waitForReady(url: string, timeoutMs: number, children: ChildProcess[]) {
@@ -90,7 +82,7 @@ export async function startDevStack(opts: { quiet?: boolean } = {}): Promise<Dev
   const apiUrl = `http://${config.HOST === '0.0.0.0' ? '127.0.0.1' : config.HOST}:${config.PORT}`;
 
   const stop = async () => {
-    await Promise.all(children.map(stopChild));
+    await Promise.all(children.map((child) => stopProcess(child, 15_000)));
     await temporal?.stop();
     if (embedded?.owned) await embedded.stop();
   };

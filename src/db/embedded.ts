@@ -1,8 +1,8 @@
 import fs from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import type { Logger } from '../logger';
+import { portOpen } from '../processes';
 
 /**
  * The embedded PostgreSQL used when DATABASE_URL is not set: real server binaries from the
@@ -21,17 +21,6 @@ export interface EmbeddedDatabase {
 
 export function embeddedDatabaseUrl(port: number, database = 'aimake'): string {
   return `postgres://${USER}:${PASSWORD}@127.0.0.1:${port}/${database}`;
-}
-
-function portOpen(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = net.connect({ host: '127.0.0.1', port });
-    socket.once('connect', () => {
-      socket.destroy();
-      resolve(true);
-    });
-    socket.once('error', () => resolve(false));
-  });
 }
 
 export async function startEmbeddedPostgres(opts: {

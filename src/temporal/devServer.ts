@@ -1,9 +1,9 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
-import net from 'node:net';
 import path from 'node:path';
 import { Connection } from '@temporalio/client';
 import type { Logger } from '../logger';
+import { portOpen, stopProcess } from '../processes';
 import { searchAttributeFlags } from './searchAttributes';
 
 /**
@@ -20,14 +20,6 @@ export interface DevServer {
 
 export function temporalCliPath(toolsDir: string): string {
   return path.join(toolsDir, 'bin', 'temporal');
-}
-
-function portOpen(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const s = net.connect({ host: '127.0.0.1', port });
-    s.once('connect', () => (s.destroy(), resolve(true)));
-    s.once('error', () => resolve(false));
-  });
 }
 
 async function waitUntilServing(address: string, namespace: string, deadline: number, child?: ChildProcess) {
@@ -95,12 +87,6 @@ export async function startTemporalDevServer(opts: {
     address,
     uiUrl,
     owned: true,
-    stop: () =>
-      new Promise<void>((resolve) => {
-        if (child.exitCode !== null) return resolve();
-        const force = setTimeout(() => child.kill('SIGKILL'), 10_000);
-        child.once('exit', () => (clearTimeout(force), resolve()));
-        child.kill('SIGTERM');
-      }),
+    stop: () => stopProcess(child, 10_000),
   };
 }
