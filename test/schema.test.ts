@@ -110,6 +110,19 @@ describe('database schema', function () {
     assert.ok(seed.columns.length > 90 && seed.keys.length >= 17 && seed.indexes.length >= 25);
   });
 
+  it('allows one account per Google or GitHub identity', async () => {
+    const knex = createKnex(migratedUrl, 2);
+    try {
+      await knex('users').insert({ email: 'a@example.test', google_id: 'g-1', github_id: 'h-1' });
+      await assert.rejects(knex('users').insert({ email: 'b@example.test', google_id: 'g-1' }), /uq_users_google_id/);
+      await assert.rejects(knex('users').insert({ email: 'c@example.test', github_id: 'h-1' }), /uq_users_github_id/);
+      await knex('users').insert([{ email: 'd@example.test' }, { email: 'e@example.test' }]); // no identity: no conflict
+    } finally {
+      await knex('users').delete();
+      await knex.destroy();
+    }
+  });
+
   it('migrates up, down and up again cleanly', async () => {
     const knex = createKnex(migratedUrl, 2);
     try {

@@ -1,5 +1,9 @@
+import { msToTs } from '@temporalio/common/lib/time';
 import assert from 'node:assert/strict';
+import { ensureSearchAttributes } from '../../src/temporal/searchAttributes';
 import { call, registerUser, startTestApi, uniqueEmail, type TestApi } from '../helpers/api';
+import { eventually } from '../helpers/stack';
+import { testTemporal } from '../helpers/temporal';
 
 function assertErrorShape(body: any, code: string) {
   assert.equal(typeof body?.error?.message, 'string', `error shape expected, got ${JSON.stringify(body)}`);
@@ -189,5 +193,20 @@ describe('operations endpoints', function () {
     assert.equal(res.body.error.details.checks.postgres, 'ok');
     assert.match(res.body.error.details.checks.temporal, /^failed/);
     assert.match(res.body.error.message, /temporal/);
+  });
+});
+
+describe('search attributes on a Temporal cluster', function () {
+  this.timeout(60_000);
+
+  it('are registered by the worker on a namespace that lacks them, once', async () => {
+    const env = await testTemporal();
+    const namespace = `fresh-${Date.now()}`;
+    await env.connection.workflowService.registerNamespace({ namespace, workflowExecutionRetentionPeriod: msToTs('1 day') });
+    const added = await eventually(() => ensureSearchAttributes(env.connection.operatorService, namespace).catch(() => undefined), 20_000, 'the new namespace');
+    assert.deepEqual([...added].sort(), ['AimakeAudioId', 'AimakeJobKind', 'AimakePodcastId', 'AimakeUserId']);
+    assert.deepEqual(await ensureSearchAttributes(env.connection.operatorService, namespace), []);
+    const listed = await env.connection.operatorService.listSearchAttributes({ namespace });
+    assert.ok(Object.keys(listed.customAttributes ?? {}).includes('AimakePodcastId'));
   });
 });

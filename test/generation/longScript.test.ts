@@ -51,6 +51,24 @@ describe('a two-hour script of 1,500 lines', function () {
     }
     assert.equal(Object.keys(sizes).length, 1 + Math.ceil((SECTIONS * LINES_PER_SECTION) / 200), 'one child per 200 lines');
     for (const [id, n] of Object.entries(sizes)) assert.ok(n < 10_000, `${id} has ${n} events`);
+
+    // Children share the job's SYNTH_CONCURRENCY (8): never more lines in flight than that.
+    const spans: Array<[number, number]> = [];
+    for (const id of Object.keys(sizes).filter((k) => k !== parentId)) {
+      const started = new Map<string, number>();
+      for (const e of (await client.workflow.getHandle(id).fetchHistory()).events!) {
+        const at = Number(e.eventTime!.seconds) * 1000 + Math.floor((e.eventTime!.nanos ?? 0) / 1e6);
+        if (e.activityTaskStartedEventAttributes) started.set(String(e.activityTaskStartedEventAttributes.scheduledEventId), at);
+        const done = e.activityTaskCompletedEventAttributes;
+        if (done) spans.push([started.get(String(done.scheduledEventId))!, at]);
+      }
+    }
+    const edges = spans.flatMap(([s, e]) => [[s, 1], [e, -1]] as const).sort((a, b) => a[0] - b[0] || a[1] - b[1]);
+    let inFlight = 0;
+    let peak = 0;
+    for (const [, d] of edges) peak = Math.max(peak, (inFlight += d));
+    assert.equal(spans.length, SECTIONS * LINES_PER_SECTION);
+    assert.ok(peak <= 8, `${peak} lines were in flight at once`);
     assert.ok(Math.max(...Object.values(sizes)) < 2_000, JSON.stringify(sizes));
 
     const podcast = await stack.knex('podcasts').where({ id: res.body.podcast.id }).first();
