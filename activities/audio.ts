@@ -1,11 +1,12 @@
 import path from 'node:path';
 import { Context } from '@temporalio/activity';
 import { probeDuration, stitch } from '../src/audio/ffmpeg';
+import type { AudioJob } from '../src/models';
 import { resolveVoice } from '../src/providers';
 import { audioJobKey, releaseQuota, settleQuota } from '../src/services/quota';
 import { chunkText } from '../src/sources/text';
 import type { SegmentRef } from '../workflows/types';
-import type { ActivityDeps } from '.';
+import type { ActivityDeps } from './deps';
 import { classified, invalid } from './failures';
 import { contentTypeOf, localCopies, segmentHash, speakToStorage, withTempDir } from './speech';
 
@@ -25,7 +26,7 @@ export function createAudioActivities({ knex, storage, providers }: ActivityDeps
   };
 
   return {
-    async recordAudioStage(a: { audioId: string; status: string; progress: number; currentStep: string }) {
+    async recordAudioStage(a: { audioId: string; status: AudioJob['status']; progress: number; currentStep: string }) {
       await knex('audio_jobs')
         .where({ id: a.audioId })
         .whereNotIn('status', ['completed', 'failed'])
@@ -51,6 +52,7 @@ export function createAudioActivities({ knex, storage, providers }: ActivityDeps
         // Re-measured rather than remembered: TTS chunks are few and short.
         const duration = await withTempDir(async (dir) => {
           const [p] = await localCopies(storage, [key], dir);
+          if (!p) throw new Error(`No local copy of ${key}`);
           return probeDuration(p, undefined, { estimate: true });
         });
         ref = { index: a.index, key, duration, chars: text.length, provider: voice.provider.name, apiCost: null };
@@ -68,6 +70,7 @@ export function createAudioActivities({ knex, storage, providers }: ActivityDeps
 
     async stitchAudio(a: { audioId: string; segments: SegmentRef[] }): Promise<{ key: string; duration: number; bytes: number; format: 'mp3' | 'wav' }> {
       const job = await knex('audio_jobs').where({ id: a.audioId }).first();
+      if (!job) throw invalid(`Audio job ${a.audioId} no longer exists`, 'NOT_FOUND');
       const format: 'mp3' | 'wav' = job.audio_format === 'wav' ? 'wav' : 'mp3';
       const key = `audios/${a.audioId}/audio.${format}`;
       const ctx = Context.current();

@@ -3,7 +3,7 @@ import { plansFromConfig } from '../src/billing/plans';
 import { createStripe, isStripeError, isTransientStripeError } from '../src/billing/stripe';
 import { reconcile, syncCustomer, type BillingDeps } from '../src/billing/sync';
 import type { BillingChange, ReconcileReport } from '../src/billing/types';
-import type { ActivityDeps } from '.';
+import type { ActivityDeps } from './deps';
 
 /** Stripe's refusals (bad request, auth) fail at once; outages are rethrown for Temporal to retry. */
 function classifiedStripe(err: unknown): unknown {

@@ -2,19 +2,20 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { Context, heartbeat } from '@temporalio/activity';
 import { stitch } from '../src/audio/ffmpeg';
-import type { ScriptLine as DbScriptLine } from '../src/models';
+import { endJob, lockUnfinishedJob, markCompleted, markDraft, recordProgress, recordStage } from '../src/jobs/podcastJob';
+import { jsonb } from '../src/db';
+import type { ScriptLine as DbScriptLine, Podcast } from '../src/models';
 import { resolveVoice } from '../src/providers';
-import { podcastJobKey, adjustReservation, releaseQuota, settleQuota } from '../src/services/quota';
-import { writeLlmScript, type ScriptProgress } from '../src/services/scriptWriter';
-import { writeLocalScript } from '../src/sources/localScriptWriter';
+import { writeLlmScript, type ScriptProgress } from '../src/script/llmWriter';
+import { writeLocalScript, type ScriptStyle } from '../src/script/localWriter';
+import { adjustReservation, podcastJobKey, settleQuota } from '../src/services/quota';
 import { estimateSpeechSeconds, normaliseText } from '../src/sources/text';
 import { fetchReadableText } from '../src/sources/url';
 import type { JobStatus, SegmentRef } from '../workflows/types';
-import type { ActivityDeps } from '.';
+import type { ActivityDeps } from './deps';
 import { classified, invalid } from './failures';
 import { contentTypeOf, localCopies, segmentHash, speakToStorage, withTempDir } from './speech';
 
-const TERMINAL: JobStatus[] = ['completed', 'failed', 'canceled'];
 const sourceKey = (podcastId: string) => `podcasts/${podcastId}/source.txt`;
 const segmentPrefix = (podcastId: string) => `podcasts/${podcastId}/segments/`;
 const PAUSE_BETWEEN_TURNS_MS = 450;
@@ -27,6 +28,11 @@ export function createPodcastActivities({ knex, storage, providers, config }: Ac
     return p;
   };
 
+  const voicesOf = (p: Podcast) => {
+    if (!p.host_voice_id || !p.guest_voice_id) throw invalid('The podcast has no host or guest voice', 'INVALID_INPUT');
+    return { host: p.host_voice_id, guest: p.guest_voice_id };
+  };
+
   const readSource = async (podcastId: string) =>
     withTempDir(async (dir) => {
       const file = path.join(dir, 'source.txt');
@@ -37,18 +43,7 @@ export function createPodcastActivities({ knex, storage, providers, config }: Ac
   return {
     /** Mirrors a stage into podcast_jobs and podcasts; progress never goes down. */
     async recordPodcastStage(a: { podcastId: string; jobId: string; status: JobStatus; progress: number; currentStep: string }) {
-      await knex.transaction(async (trx) => {
-        const n = await trx('podcast_jobs')
-          .where({ id: a.jobId })
-          .whereNotIn('status', TERMINAL)
-          .update({
-            status: a.status,
-            progress: trx.raw('GREATEST(progress, ?)', [a.progress]),
-            current_step: a.currentStep.slice(0, 50),
-            started_at: trx.raw('COALESCE(started_at, NOW())'),
-          });
-        if (n) await trx('podcasts').where({ id: a.podcastId }).update({ status: 'processing', updated_at: trx.fn.now() });
-      });
+      await recordStage(knex, a);
     },
 
     /** analyzing: the source as clean text, kept in storage for the script writer. */
@@ -87,39 +82,38 @@ export function createPodcastActivities({ knex, storage, providers, config }: Ac
       const p = await podcastRow(a.podcastId);
       const text = await readSource(p.id);
       const ctx = Context.current();
+      const voices = voicesOf(p);
+      const style = p.style as ScriptStyle;
       const lines: DbScriptLine[] = await classified(async () => {
         if (providers.llm) {
           const draft = await writeLlmScript(
             providers.llm,
-            { title: p.title, sourceType: p.source_type, sourceText: text, language: p.language, style: p.style, targetDurationSec: p.target_duration },
+            { title: p.title, sourceType: p.source_type, sourceText: text, language: p.language, style, targetDurationSec: p.target_duration },
             {
               resume: ctx.info.heartbeatDetails as ScriptProgress | undefined,
               onProgress: (progress) => heartbeat(progress),
               signal: ctx.cancellationSignal,
             },
           );
-          return draft.map((l) => ({ role: l.role, text: l.text, voice_id: l.role === 'host' ? p.host_voice_id : p.guest_voice_id }));
+          return draft.map((l) => ({ role: l.role, text: l.text, voice_id: voices[l.role] }));
         }
         return writeLocalScript({
           title: p.title,
           text,
           language: p.language,
           targetDurationSec: p.target_duration,
-          hostVoiceId: p.host_voice_id,
-          guestVoiceId: p.guest_voice_id,
-          style: p.style,
+          hostVoiceId: voices.host,
+          guestVoiceId: voices.guest,
+          style,
         }).map((l) => ({ role: l.role, text: l.text, voice_id: l.voiceId }));
       });
-      await knex('podcasts').where({ id: p.id }).update({ script: JSON.stringify(lines), updated_at: knex.fn.now() });
+      await knex('podcasts').where({ id: p.id }).update({ script: jsonb(knex, lines), updated_at: knex.fn.now() });
       return { lines: lines.length };
     },
 
     /** A review run parks here: the podcast shows as draft until its script is approved. */
     async markPodcastDraft(a: { podcastId: string; jobId: string }) {
-      await knex.transaction(async (trx) => {
-        await trx('podcasts').where({ id: a.podcastId }).update({ status: 'draft', updated_at: trx.fn.now() });
-        await trx('podcast_jobs').where({ id: a.jobId }).whereNotIn('status', TERMINAL).update({ current_step: 'Waiting for script approval' });
-      });
+      await markDraft(knex, a);
     },
 
     /** Sizes the job's quota reservation to the script that will be spoken. */
@@ -134,9 +128,12 @@ export function createPodcastActivities({ knex, storage, providers, config }: Ac
 
     /** synthesizing: one line, reused when the same text, voice and speed were spoken before. */
     async synthesizePodcastLine(a: { podcastId: string; jobId: string; index: number; total: number }): Promise<SegmentRef> {
-      const row = await knex('podcasts').where({ id: a.podcastId }).first(knex.raw('script -> ?::int AS line', [a.index]), 'language');
-      const line = row?.line as DbScriptLine | null;
-      if (!line) throw invalid(`Line ${a.index} is missing from the script`, 'SCRIPT_CHANGED');
+      // Only this line of the script: a two-hour script is ~1,500 lines, read once per line otherwise.
+      const row = await knex('podcasts')
+        .where({ id: a.podcastId })
+        .first<{ line: DbScriptLine | null; language: string } | undefined>(knex.raw('script -> ?::int AS line', [a.index]), 'language');
+      const line = row?.line;
+      if (!row || !line) throw invalid(`Line ${a.index} is missing from the script`, 'SCRIPT_CHANGED');
       const voiceRow = await knex('voices').where({ id: line.voice_id }).first();
       if (!voiceRow) throw invalid(`Unknown voice ${line.voice_id}`, 'TTS_UNKNOWN_VOICE');
       const voice = resolveVoice(providers, voiceRow, row.language);
@@ -179,7 +176,9 @@ export function createPodcastActivities({ knex, storage, providers, config }: Ac
 
     /** processing: stitch every line with pauses between turns, normalise, upload the MP3. */
     async stitchPodcast(a: { podcastId: string; jobId: string; segments: SegmentRef[] }): Promise<{ key: string; duration: number; bytes: number }> {
-      const rolesRow = await knex('podcasts').where({ id: a.podcastId }).first(knex.raw(`jsonb_path_query_array(script, '$[*].role') AS roles`));
+      const rolesRow = await knex('podcasts')
+        .where({ id: a.podcastId })
+        .first<{ roles: string[] | null } | undefined>(knex.raw(`jsonb_path_query_array(script, '$[*].role') AS roles`));
       const roles: string[] = rolesRow?.roles ?? [];
       const ctx = Context.current();
       const key = `podcasts/${a.podcastId}/podcast-${a.jobId}.mp3`;
@@ -200,10 +199,7 @@ export function createPodcastActivities({ knex, storage, providers, config }: Ac
             ctx.heartbeat({ fraction });
             if (Date.now() - lastBeat < 2000) return;
             lastBeat = Date.now();
-            void knex('podcast_jobs')
-              .where({ id: a.jobId, status: 'processing' })
-              .update({ progress: knex.raw('GREATEST(progress, ?)', [90 + Math.floor(fraction * 9)]), current_step: `Stitching audio (${Math.round(fraction * 100)}%)` })
-              .catch(() => undefined);
+            recordProgress(knex, a.jobId, 'processing', 90 + Math.floor(fraction * 9), `Stitching audio (${Math.round(fraction * 100)}%)`).catch(() => undefined);
           },
         });
         await storage.putFile(key, out, contentTypeOf('mp3'));
@@ -217,27 +213,23 @@ export function createPodcastActivities({ knex, storage, providers, config }: Ac
      */
     async completePodcast(a: { podcastId: string; jobId: string; audioKey: string; duration: number; bytes: number }) {
       await knex.transaction(async (trx) => {
-        const job = await trx('podcast_jobs').where({ id: a.jobId }).forUpdate().first();
-        if (!job || TERMINAL.includes(job.status)) return; // completed already, or canceled meanwhile
+        if (!(await lockUnfinishedJob(trx, a.jobId))) return; // completed already, or canceled meanwhile
         const p = await trx('podcasts').where({ id: a.podcastId }).forUpdate().first();
+        if (!p) return;
         const script: DbScriptLine[] = p.script ?? [];
         const seg = await trx('podcast_segments')
           .where({ job_id: a.jobId })
-          .first(trx.raw('COALESCE(SUM(api_cost), 0) AS cost'), trx.raw('array_agg(DISTINCT provider) AS providers'));
-        const providerNames: string[] = seg?.providers?.filter(Boolean) ?? [];
-        const provider = providerNames.length === 1 ? providerNames[0] : providerNames.length ? 'mixed' : null;
+          .first<{ cost: number; providers: (string | null)[] | null } | undefined>(
+            trx.raw('COALESCE(SUM(api_cost), 0) AS cost'),
+            trx.raw('array_agg(DISTINCT provider) AS providers'),
+          );
+        const providerNames = (seg?.providers ?? []).filter((n): n is string => Boolean(n));
+        const provider = providerNames.length === 1 ? (providerNames[0] ?? null) : providerNames.length ? 'mixed' : null;
         const text = script.map((l) => l.text).join('\n');
         const duration = Math.round(a.duration * 100) / 100; // NUMERIC(10,2) columns
         const audioUrl = storage.uri(a.audioKey);
 
         const charged = await settleQuota(trx, podcastJobKey(a.jobId), a.duration);
-        await trx('podcasts').where({ id: a.podcastId }).update({
-          audio_url: audioUrl,
-          duration,
-          status: 'completed',
-          tts_provider: provider,
-          updated_at: trx.fn.now(),
-        });
         const [audio] = await trx('audios')
           .insert({
             user_id: p.user_id,
@@ -252,6 +244,7 @@ export function createPodcastActivities({ knex, storage, providers, config }: Ac
             type: 'podcast',
           })
           .returning('id');
+        if (!audio) throw new Error('insert returned no audio');
         if (charged !== null) {
           await trx('usage_logs').insert({
             user_id: p.user_id,
@@ -264,31 +257,19 @@ export function createPodcastActivities({ knex, storage, providers, config }: Ac
             api_cost: Number(seg?.cost ?? 0),
           });
         }
-        await trx('podcast_jobs').where({ id: a.jobId }).update({ status: 'completed', progress: 100, current_step: 'Done', completed_at: trx.fn.now() });
+        await markCompleted(trx, { podcastId: a.podcastId, jobId: a.jobId, audioUrl, duration, provider });
       });
     },
 
     /** failed: the job records why; the reservation is released; lines already spoken stay for a retry. */
     async failPodcast(a: { podcastId: string; jobId: string; code: string; message: string }) {
-      await knex.transaction(async (trx) => {
-        const n = await trx('podcast_jobs')
-          .where({ id: a.jobId })
-          .whereNotIn('status', TERMINAL)
-          .update({ status: 'failed', error_code: a.code.slice(0, 50), error_message: a.message, completed_at: trx.fn.now() });
-        if (n) await trx('podcasts').where({ id: a.podcastId }).update({ status: 'failed', updated_at: trx.fn.now() });
-        await releaseQuota(trx, podcastJobKey(a.jobId));
-      });
+      await endJob(knex, { podcastId: a.podcastId, jobId: a.jobId, status: 'failed', code: a.code, message: a.message });
     },
 
     /** canceled: nothing is charged and the partial audio is removed. */
     async cancelPodcast(a: { podcastId: string; jobId: string }) {
       await knex.transaction(async (trx) => {
-        const n = await trx('podcast_jobs')
-          .where({ id: a.jobId })
-          .whereNotIn('status', TERMINAL)
-          .update({ status: 'canceled', current_step: 'Canceled', completed_at: trx.fn.now() });
-        if (n) await trx('podcasts').where({ id: a.podcastId }).update({ status: 'canceled', updated_at: trx.fn.now() });
-        await releaseQuota(trx, podcastJobKey(a.jobId));
+        await endJob(trx, { podcastId: a.podcastId, jobId: a.jobId, status: 'canceled' });
         await trx('podcast_segments').where({ podcast_id: a.podcastId }).delete();
       });
       await storage.deletePrefix(segmentPrefix(a.podcastId));

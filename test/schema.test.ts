@@ -131,7 +131,7 @@ describe('database schema', function () {
       assert.equal(left.rows[0].n, 0);
       await knex.migrate.latest(migrationConfig());
       const voices = await knex('voices').count<{ count: number }[]>('* as count');
-      assert.ok(Number(voices[0].count) >= 8);
+      assert.ok(Number(voices[0]!.count) >= 8);
     } finally {
       await knex.destroy();
     }

@@ -9,7 +9,7 @@ export async function inPool<T, R>(items: T[], limit: number, work: (item: T) =>
   const lanes = Array.from({ length: Math.min(limit, items.length) }, async () => {
     while (next < items.length) {
       const i = next++;
-      results[i] = await work(items[i]);
+      results[i] = await work(items[i]!);
     }
   });
   await Promise.all(lanes);

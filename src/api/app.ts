@@ -11,7 +11,7 @@ import { LoginThrottle } from '../services/loginThrottle';
 import { API_KEY_RATE_LIMIT, ApiKeys } from '../services/apiKeys';
 import { RateLimits } from '../services/rateLimits';
 import type { TemporalGateway } from '../temporal/client';
-import { ApiError } from './errors';
+import { AppError } from '../errors';
 import { createAuthenticator } from './middleware/auth';
 import { createRouteLimiter } from './middleware/rateLimit';
 import { errorHandler } from './middleware/errors';
@@ -71,8 +71,8 @@ export function createApi(deps: ApiDeps) {
     ...oauthRoutes({ knex, accounts, config, logger }),
     ...apiKeyRoutes(apiKeys),
     ...voiceRoutes(knex, { openai: Boolean(config.OPENAI_API_KEY), elevenlabs: Boolean(config.ELEVENLABS_API_KEY) }),
-    ...podcastRoutes({ podcasts, knex, storage }),
-    ...audioRoutes({ audios, storage }),
+    ...podcastRoutes({ podcasts, knex, storage, publicUrl: config.PUBLIC_URL }),
+    ...audioRoutes({ audios, storage, publicUrl: config.PUBLIC_URL }),
     ...usageRoutes(knex),
     ...billingRoutes({ billing: new BillingService(knex, deps.temporal, config, logger), maxBodyBytes: parseBytes(config.BODY_LIMIT) }),
   ];
@@ -104,7 +104,7 @@ export function createApi(deps: ApiDeps) {
   app.use(errorHandler(logger));
   app.use(async (ctx, next) => {
     // Refuse an oversized body from its declared length before reading any of it.
-    if ((ctx.request.length ?? 0) > bodyLimit) throw new ApiError('PAYLOAD_TOO_LARGE', `Request body is larger than ${config.BODY_LIMIT}`);
+    if ((ctx.request.length ?? 0) > bodyLimit) throw new AppError('PAYLOAD_TOO_LARGE', `Request body is larger than ${config.BODY_LIMIT}`);
     await next();
   });
   // The Stripe webhook is verified on the exact bytes sent, so the JSON parser stays off its path.

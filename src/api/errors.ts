@@ -1,16 +1,6 @@
-/** The error shape and codes of API.md; every error a client sees is one of these. */
-export type ErrorCode =
-  | 'VALIDATION_FAILED'
-  | 'UNAUTHENTICATED'
-  | 'FORBIDDEN'
-  | 'NOT_FOUND'
-  | 'CONFLICT'
-  | 'QUOTA_EXCEEDED'
-  | 'PAYLOAD_TOO_LARGE'
-  | 'RATE_LIMITED'
-  | 'UNAVAILABLE'
-  | 'INTERNAL';
+import { AppError, type ErrorCode } from '../errors';
 
+/** How each error code of src/errors.ts reaches a client: its HTTP status and API.md's error shape. */
 const STATUS: Record<ErrorCode, number> = {
   VALIDATION_FAILED: 400,
   UNAUTHENTICATED: 401,
@@ -24,26 +14,12 @@ const STATUS: Record<ErrorCode, number> = {
   INTERNAL: 500,
 };
 
-export class ApiError extends Error {
-  readonly status: number;
-  constructor(
-    readonly code: ErrorCode,
-    message: string,
-    readonly details?: Record<string, unknown>,
-    readonly headers?: Record<string, string>,
-  ) {
-    super(message);
-    this.status = STATUS[code];
-  }
+export const ERROR_CODES = Object.keys(STATUS) as [ErrorCode, ...ErrorCode[]];
 
-  toBody() {
-    return { error: { code: this.code, message: this.message, ...(this.details ? { details: this.details } : {}) } };
-  }
+export const statusOf = (err: AppError) => STATUS[err.code];
+
+export function errorBody(err: AppError) {
+  return { error: { code: err.code, message: err.message, ...(err.details ? { details: err.details } : {}) } };
 }
 
-export const notFound = (what = 'Resource') => new ApiError('NOT_FOUND', `${what} not found`);
-export const unauthenticated = (message = 'Authentication required') => new ApiError('UNAUTHENTICATED', message);
-export const forbidden = (message: string) => new ApiError('FORBIDDEN', message);
-export const conflict = (message: string, details?: Record<string, unknown>) => new ApiError('CONFLICT', message, details);
-export const rateLimited = (retryAfterSec: number, message = 'Too many requests') =>
-  new ApiError('RATE_LIMITED', message, { retryAfter: retryAfterSec }, { 'Retry-After': String(retryAfterSec) });
+export { AppError };

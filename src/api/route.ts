@@ -1,14 +1,21 @@
 import type Router from '@koa/router';
 import type { Context } from 'koa';
 import { z, type ZodType } from 'zod';
-import { ApiError, forbidden } from './errors';
-import type { AuthContext } from './middleware/auth';
+import { AppError, forbidden } from '../errors';
+import { ERROR_CODES } from './errors';
+import type { AuthContext as SessionAuthContext } from '../services/accounts';
+import type { ApiKeyGrant } from '../services/apiKeys';
 
 /**
  * A route is declared once, with the schemas of its inputs: the same declaration validates
  * requests and generates GET /openapi.json, so the document can never drift from the code.
  */
 export type AuthMode = 'none' | 'required' | 'optional';
+
+/** The caller; `apiKey` is set when an API key, not a session, authenticated the request. */
+export interface AuthContext extends SessionAuthContext {
+  apiKey?: ApiKeyGrant;
+}
 
 export interface RouteInput<B, Q, P> {
   body: B;
@@ -38,9 +45,9 @@ export function route<B = undefined, Q = undefined, P = undefined>(spec: RouteSp
   return spec;
 }
 
-function validationError(where: 'body' | 'query' | 'path', error: z.ZodError): ApiError {
+function validationError(where: 'body' | 'query' | 'path', error: z.ZodError): AppError {
   const fields = error.issues.map((i) => ({ field: [where, ...i.path].join('.'), message: i.message }));
-  return new ApiError('VALIDATION_FAILED', `Invalid ${where}: ${fields.map((f) => `${f.field}: ${f.message}`).join('; ')}`, { fields });
+  return new AppError('VALIDATION_FAILED', `Invalid ${where}: ${fields.map((f) => `${f.field}: ${f.message}`).join('; ')}`, { fields });
 }
 
 /** Where a NUL character hides in a value, if anywhere: PostgreSQL text cannot store one. */
@@ -60,7 +67,7 @@ function parse<T>(schema: ZodType<T> | undefined, value: unknown, where: 'body' 
   const nul = nulPath(value);
   if (nul) {
     const field = [where, ...nul].join('.');
-    throw new ApiError('VALIDATION_FAILED', `Invalid ${where}: ${field} contains a NUL character`, { fields: [{ field, message: 'contains a NUL character' }] });
+    throw new AppError('VALIDATION_FAILED', `Invalid ${where}: ${field} contains a NUL character`, { fields: [{ field, message: 'contains a NUL character' }] });
   }
   const result = schema.safeParse(value);
   if (!result.success) throw validationError(where, result.error);
@@ -82,7 +89,7 @@ export function mount(
       }
       await limit?.(ctx, spec, auth);
       if (spec.body && !ctx.request.is('application/json') && ctx.request.length) {
-        throw new ApiError('VALIDATION_FAILED', 'Content-Type must be application/json');
+        throw new AppError('VALIDATION_FAILED', 'Content-Type must be application/json');
       }
       const body = parse(spec.body, ctx.request.body ?? {}, 'body');
       const query = parse(spec.query, ctx.query, 'query');
@@ -94,7 +101,7 @@ export function mount(
 
 const ErrorSchema = z.object({
   error: z.object({
-    code: z.enum(['VALIDATION_FAILED', 'UNAUTHENTICATED', 'FORBIDDEN', 'NOT_FOUND', 'CONFLICT', 'QUOTA_EXCEEDED', 'PAYLOAD_TOO_LARGE', 'RATE_LIMITED', 'UNAVAILABLE', 'INTERNAL']),
+    code: z.enum(ERROR_CODES),
     message: z.string(),
     details: z.record(z.string(), z.unknown()).optional(),
   }),

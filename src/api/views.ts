@@ -1,13 +1,19 @@
-import type { ScriptLine } from '../models';
+import crypto from 'node:crypto';
+import type { AudioJob, Podcast, PodcastJob, ScriptLine } from '../models';
+import type { AudioLookup, AudioWithVoice } from '../services/audios';
+import type { PodcastWithJob } from '../services/podcasts';
 
-/** Database rows (snake_case) to API bodies (camelCase), in one place. */
+/**
+ * Domain objects (snake_case rows) to API bodies (camelCase), in one place. A replayed
+ * Idempotency-Key hands back rows stored as JSON, so dates may arrive as ISO strings.
+ */
 const iso = (d: Date | string | null | undefined) => (d ? new Date(d).toISOString() : null);
 
 export function fileUrl(publicUrl: string | undefined, path: string) {
   return `${publicUrl ?? ''}${path}`;
 }
 
-export function jobView(j: any) {
+export function jobView(j: PodcastJob) {
   return {
     id: j.id,
     podcastId: j.podcast_id,
@@ -26,7 +32,7 @@ export function scriptView(script: ScriptLine[] | null) {
   return script ? script.map((l) => ({ role: l.role, text: l.text, voiceId: l.voice_id })) : null;
 }
 
-export function podcastView(p: any, job: any | null, publicUrl?: string) {
+export function podcastView(p: Podcast, job: PodcastJob | null, publicUrl?: string) {
   return {
     id: p.id,
     title: p.title,
@@ -48,7 +54,9 @@ export function podcastView(p: any, job: any | null, publicUrl?: string) {
   };
 }
 
-export function audioView(a: any, publicUrl?: string) {
+export const podcastWithJobView = ({ podcast, job }: PodcastWithJob, publicUrl?: string) => podcastView(podcast, job, publicUrl);
+
+export function audioView(a: AudioWithVoice, publicUrl?: string) {
   return {
     id: a.id,
     title: a.title,
@@ -67,3 +75,19 @@ export function audioView(a: any, publicUrl?: string) {
     createdAt: iso(a.created_at),
   };
 }
+
+/** An audio job as GET /v1/audios/:id shows it before there is an audio. */
+export function audioJobView(job: AudioJob) {
+  return job.status === 'failed'
+    ? { id: job.id, status: 'failed' as const, error: { code: job.error_code, message: job.error_message } }
+    : { id: job.id, status: 'processing' as const, progress: job.progress };
+}
+
+/** 200 with the audio when done, 202 while it is being made, 200 with the error if it failed. */
+export function audioLookupResponse(found: AudioLookup, publicUrl?: string): { status: number; body: unknown } {
+  if (found.audio) return { status: 200, body: audioView(found.audio, publicUrl) };
+  return { status: found.job.status === 'failed' ? 200 : 202, body: audioJobView(found.job) };
+}
+
+/** A weak ETag over a response body, for cheap polling with If-None-Match. */
+export const etagOf = (body: unknown) => `W/"${crypto.createHash('sha1').update(JSON.stringify(body)).digest('base64url')}"`;

@@ -1,4 +1,5 @@
 import type { Knex } from 'knex';
+import type { Subscription, User } from '../models';
 import type { Logger } from '../logger';
 import type { PaidPlan, Plan, Plans } from './plans';
 import { idOf, isStripeError, isTransientStripeError, type Stripe } from './stripe';
@@ -69,23 +70,21 @@ export function governing(subs: SubscriptionSnapshot[]): SubscriptionSnapshot | 
   return [...subs].sort((a, b) => rank(b) - rank(a) || b.created - a.created)[0] ?? null;
 }
 
-interface SubscriptionRow {
-  user_id: string;
-  plan: string;
-  status: string;
-  stripe_customer_id: string | null;
-  stripe_subscription_id: string | null;
-  stripe_price_id: string | null;
-  current_period_start: Date | null;
-  current_period_end: Date | null;
-  cancel_at: Date | null;
-  canceled_at: Date | null;
-}
+type SubscriptionRow = Pick<
+  Subscription,
+  | 'user_id'
+  | 'plan'
+  | 'status'
+  | 'stripe_customer_id'
+  | 'stripe_subscription_id'
+  | 'stripe_price_id'
+  | 'current_period_start'
+  | 'current_period_end'
+  | 'cancel_at'
+  | 'canceled_at'
+>;
 
-interface UserPlanRow {
-  plan: string;
-  quota_limit: number;
-}
+type UserPlanRow = Pick<User, 'plan' | 'quota_limit'>;
 
 type RowState = Omit<SubscriptionRow, 'user_id'>;
 
@@ -186,6 +185,7 @@ export async function syncCustomer(deps: BillingDeps, args: { customerId: string
       return null;
     }
     const user = await trx('users').where({ id: userId }).forUpdate().first('plan', 'quota_limit', 'quota_used');
+    if (!user) return null;
     const row: SubscriptionRow | undefined = await trx('subscriptions').where({ user_id: userId }).forUpdate().first();
     if (row?.stripe_customer_id && row.stripe_customer_id !== args.customerId && !(snap && GRANTING.has(snap.status))) {
       // The user pays through another customer (e.g. one made by hand in the dashboard); an ended
@@ -235,7 +235,7 @@ export async function reconcile(deps: BillingDeps, onProgress: (scanned: number)
     if (++scanned % 100 === 0) onProgress(scanned);
   }
 
-  const rows: Array<SubscriptionRow & { user_plan: string; user_quota_limit: number }> = await deps
+  const rows: Array<SubscriptionRow & { user_plan: User['plan']; user_quota_limit: number }> = await deps
     .knex('subscriptions as s')
     .join('users as u', 'u.id', 's.user_id')
     .whereNotNull('s.stripe_customer_id')

@@ -24,7 +24,7 @@ function runChild(name: string, script: string, env: NodeJS.ProcessEnv, root: st
     env,
     stdio: ['ignore', 'inherit', 'inherit'],
   });
-  child.on('exit', (code, signal) => {
+  child.on('exit', (code) => {
     if (code !== null && ![0, 130, 143].includes(code)) console.error(`[dev] ${name} exited with code ${code}`);
   });
   return child;

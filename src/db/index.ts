@@ -1,6 +1,5 @@
 import path from 'node:path';
 import knexFactory, { type Knex } from 'knex';
-import { Model } from 'objection';
 import pg from 'pg';
 import type { Config } from '../config';
 import type { Logger } from '../logger';
@@ -46,9 +45,14 @@ export function createKnex(url: string, poolMax = 10): Knex {
     },
     migrations: migrationConfig(),
   });
-  Model.knex(knex);
   return knex;
 }
+
+/** A value for a jsonb column: node-postgres would send a JS array as a PostgreSQL array. */
+export const jsonb = (db: Knex | Knex.Transaction, value: unknown) => db.raw('?::jsonb', [JSON.stringify(value)]);
+
+/** PostgreSQL's unique_violation: a concurrent request created the same row first. */
+export const isUniqueViolation = (err: unknown) => (err as { code?: string } | null)?.code === '23505';
 
 /** Creates the database named in `url` when it does not exist yet. */
 export async function ensureDatabaseExists(url: string): Promise<void> {

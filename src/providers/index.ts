@@ -61,8 +61,9 @@ export function resolveVoice(providers: Providers, voice: Pick<Voice, 'id' | 'pr
   if (name === 'openai' && providers.openai) {
     return { provider: providers.openai, providerVoice: voice.id.replace(/^openai-/, ''), renderedLocally: false, format: 'mp3' };
   }
-  if (name === 'elevenlabs' && providers.elevenlabs && ELEVENLABS_VOICE_IDS[voice.id]) {
-    return { provider: providers.elevenlabs, providerVoice: ELEVENLABS_VOICE_IDS[voice.id], renderedLocally: false, format: 'mp3' };
+  const elevenlabsVoice = ELEVENLABS_VOICE_IDS[voice.id];
+  if (name === 'elevenlabs' && providers.elevenlabs && elevenlabsVoice) {
+    return { provider: providers.elevenlabs, providerVoice: elevenlabsVoice, renderedLocally: false, format: 'mp3' };
   }
   return local();
 }

@@ -1,7 +1,7 @@
 import type { Knex } from 'knex';
-import { UniqueViolationError } from 'objection';
-import { ApiError, conflict, rateLimited, unauthenticated } from '../api/errors';
-import { Session, User } from '../models';
+import { AppError, conflict, rateLimited, unauthenticated } from '../errors';
+import { isUniqueViolation } from '../db';
+import type { User } from '../models';
 import { LoginThrottle } from './loginThrottle';
 import { hashPassword, verifyPassword } from './passwords';
 import { newSecret, sha256Hex } from './tokens';
@@ -31,6 +31,9 @@ export function userView(u: User) {
   };
 }
 
+/** The first monthly quota reset: the start of next month, UTC (seed query 3.5 resets from there). */
+export const FIRST_QUOTA_RESET = `DATE_TRUNC('month', NOW() AT TIME ZONE 'UTC') AT TIME ZONE 'UTC' + INTERVAL '1 month'`;
+
 const BAD_CREDENTIALS = 'Invalid email or password';
 
 export class Accounts {
@@ -44,16 +47,19 @@ export class Accounts {
     const email = normaliseEmail(input.email);
     const password_hash = await hashPassword(input.password);
     try {
-      const user = await User.query(this.knex).insertAndFetch({
-        email,
-        password_hash,
-        name: input.name ?? null,
-        // The monthly reset (seed query 3.5) only touches users whose reset time has come.
-        quota_reset_at: this.knex.raw(`DATE_TRUNC('month', NOW() AT TIME ZONE 'UTC') AT TIME ZONE 'UTC' + INTERVAL '1 month'`) as unknown as Date,
-      });
+      const [user] = await this.knex('users')
+        .insert({
+          email,
+          password_hash,
+          name: input.name ?? null,
+          // The monthly reset (seed query 3.5) only touches users whose reset time has come.
+          quota_reset_at: this.knex.raw(FIRST_QUOTA_RESET),
+        })
+        .returning('*');
+      if (!user) throw new Error('insert returned no user');
       return { user, token: await this.openSession(user, meta) };
     } catch (err) {
-      if (err instanceof UniqueViolationError) throw conflict('An account with this email already exists');
+      if (isUniqueViolation(err)) throw conflict('An account with this email already exists');
       throw err;
     }
   }
@@ -63,15 +69,14 @@ export class Accounts {
     const wait = await this.throttle.retryAfter(email, meta.ip);
     if (wait > 0) throw rateLimited(wait, 'Too many failed sign-in attempts; try again later');
 
-    const user = await User.query(this.knex).findOne({ email });
+    const user = await this.knex('users').where({ email }).first();
     const ok = await verifyPassword(user?.password_hash ?? null, input.password);
     if (!user || !ok || !user.is_active) {
       await this.throttle.recordFailure(email, meta.ip);
       throw unauthenticated(BAD_CREDENTIALS);
     }
     await this.throttle.recordSuccess(email);
-    const updated = await user.$query(this.knex).patchAndFetch({ last_login_at: new Date() });
-    return { user: updated, token: await this.openSession(updated, meta) };
+    return this.signInAuthenticated(user, meta);
   }
 
   /**
@@ -79,23 +84,26 @@ export class Accounts {
    * login and opens a session, the same kind login gives. The caller checks is_active.
    */
   async signInAuthenticated(user: User, meta: RequestMeta) {
-    const updated = await user.$query(this.knex).patchAndFetch({ last_login_at: new Date() });
+    const [updated = user] = await this.knex('users').where({ id: user.id }).update({ last_login_at: new Date() }).returning('*');
     return { user: updated, token: await this.openSession(updated, meta) };
   }
 
   async logout(sessionId: string): Promise<void> {
-    await Session.query(this.knex).deleteById(sessionId);
+    await this.knex('sessions').where({ id: sessionId }).delete();
   }
 
   /** The signed-in user behind a session token, or null when it is unknown, expired or revoked. */
   async fromSessionToken(token: string): Promise<AuthContext | null> {
-    const session = await Session.query(this.knex)
-      .findOne({ token_hash: sha256Hex(token) })
-      .where('expires_at', '>', new Date())
-      .withGraphJoined('user');
-    const user = (session as (Session & { user?: User }) | undefined)?.user;
-    if (!session || !user || !user.is_active) return null;
-    return { user, via: 'session', sessionId: session.id };
+    // One round trip: the session's user row, with the session's id beside it.
+    const row = await this.knex('sessions as s')
+      .join('users as u', 'u.id', 's.user_id')
+      .where('s.token_hash', sha256Hex(token))
+      .where('s.expires_at', '>', new Date())
+      .where('u.is_active', true)
+      .first<(User & { session_id: string }) | undefined>('u.*', 's.id as session_id');
+    if (!row) return null;
+    const { session_id, ...user } = row;
+    return { user, via: 'session', sessionId: session_id };
   }
 
   /** Seed query 3.2: the caller's quota. */
@@ -105,7 +113,7 @@ export class Accounts {
       .from('users')
       .where({ id: userId })
       .first();
-    if (!row) throw new ApiError('NOT_FOUND', 'User not found');
+    if (!row) throw new AppError('NOT_FOUND', 'User not found');
     return {
       limit: row.quota_limit as number,
       used: row.quota_used as number,
@@ -118,7 +126,7 @@ export class Accounts {
 
   private async openSession(user: User, meta: RequestMeta): Promise<string> {
     const token = newSecret('st_');
-    await Session.query(this.knex).insert({
+    await this.knex('sessions').insert({
       user_id: user.id,
       token_hash: sha256Hex(token),
       ip: meta.ip.slice(0, 64),

@@ -1,6 +1,6 @@
 import type { Knex } from 'knex';
-import { forbidden, notFound } from '../api/errors';
-import { ApiKey, type User } from '../models';
+import { forbidden, notFound } from '../errors';
+import type { ApiKey } from '../models';
 import type { AuthContext } from './accounts';
 import { digestsEqual, newSecret, sha256Hex } from './tokens';
 
@@ -66,6 +66,7 @@ export class ApiKeys {
         expires_at: input.expiresAt ?? null,
       })
       .returning('*');
+    if (!row) throw new Error('insert returned no key');
     return { ...apiKeyView(row), key };
   }
 
@@ -74,9 +75,9 @@ export class ApiKeys {
     // Listing and revoking need no team plan: a user who left it can still see and revoke old keys.
     assertSession(auth);
     const base = this.knex('api_keys').where({ user_id: auth.user.id, is_active: true });
-    const [{ count }] = await base.clone().count<{ count: number }[]>('* as count');
+    const [counted] = await base.clone().count<{ count: number }[]>('* as count');
     const rows = await base.clone().orderBy('created_at', 'desc').orderBy('id', 'desc').limit(q.limit).offset(q.offset);
-    return { items: rows.map(apiKeyView), total: Number(count), limit: q.limit, offset: q.offset };
+    return { items: rows.map(apiKeyView), total: Number(counted?.count ?? 0), limit: q.limit, offset: q.offset };
   }
 
   /** Revoked at once: every request looks the key up, nothing caches it. */
@@ -90,18 +91,19 @@ export class ApiKeys {
   async authenticate(key: string): Promise<(AuthContext & { apiKey: ApiKeyGrant }) | null> {
     if (!key.startsWith(KEY_PREFIX) || key.length < 32 || key.length > 128) return null;
     const hash = sha256Hex(key);
-    const candidates = await ApiKey.query(this.knex)
-      .where('api_keys.key_prefix', key.slice(0, PREFIX_LENGTH))
-      .where('api_keys.is_active', true)
-      .where((b) => b.whereNull('api_keys.expires_at').orWhere('api_keys.expires_at', '>', new Date()))
-      .withGraphJoined('user');
+    const candidates = await this.knex('api_keys')
+      .where('key_prefix', key.slice(0, PREFIX_LENGTH))
+      .where('is_active', true)
+      .where((b) => b.whereNull('expires_at').orWhere('expires_at', '>', new Date()));
     // Prefixes may collide; the hash decides, compared in constant time.
-    const row = candidates.find((k) => digestsEqual(k.key_hash, hash)) as (ApiKey & { user?: User }) | undefined;
-    if (!row?.user || !row.user.is_active) return null;
+    const row = candidates.find((k) => digestsEqual(k.key_hash, hash));
+    if (!row) return null;
+    const user = await this.knex('users').where({ id: row.user_id, is_active: true }).first();
+    if (!user) return null;
     await this.touch(row);
     // The seed's columns are nullable with defaults; a NULL means the default.
     const apiKey = { id: row.id, scopes: (row.scopes ?? ['tts']) as ApiKeyScope[], rateLimit: row.rate_limit ?? API_KEY_RATE_LIMIT.default };
-    return { user: row.user, via: 'apiKey', apiKey };
+    return { user, via: 'apiKey', apiKey };
   }
 
   private async touch(row: ApiKey): Promise<void> {

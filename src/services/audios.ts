@@ -1,10 +1,9 @@
 import crypto from 'node:crypto';
 import type { Knex } from 'knex';
-import { ApiError, notFound } from '../api/errors';
-import { audioView } from '../api/views';
+import { AppError, notFound, unavailable } from '../errors';
 import type { Config } from '../config';
 import type { Logger } from '../logger';
-import type { User } from '../models';
+import type { Audio, AudioJob, User } from '../models';
 import { estimateSpeechSeconds } from '../sources/text';
 import type { TemporalGateway } from '../temporal/client';
 import { startAudioRun } from '../temporal/jobs';
@@ -22,6 +21,12 @@ export interface CreateAudioInput {
   format: 'mp3' | 'wav';
 }
 
+/** An audio of the library, with its voice's name. */
+export type AudioWithVoice = Audio & { voice_name: string | null };
+
+/** What GET /v1/audios/:id finds: the finished audio, or the job still making it (or failed). */
+export type AudioLookup = { audio: AudioWithVoice; job?: undefined } | { audio?: undefined; job: AudioJob };
+
 /** Text to speech: accept, run as a workflow, show processing / failed / the finished audio. */
 export class AudioService {
   constructor(
@@ -31,9 +36,10 @@ export class AudioService {
     private readonly logger: Logger,
   ) {}
 
-  async create(user: User, input: CreateAudioInput, idempotencyKey: string | undefined) {
+  /** Accepts a text for speech and starts its run; the id is the audio's id once it is done. */
+  async create(user: User, input: CreateAudioInput, idempotencyKey: string | undefined): Promise<{ id: string }> {
     if (input.text.length > this.config.TTS_MAX_TEXT_CHARS) {
-      throw new ApiError('PAYLOAD_TOO_LARGE', `text is longer than ${this.config.TTS_MAX_TEXT_CHARS} characters`);
+      throw new AppError('PAYLOAD_TOO_LARGE', `text is longer than ${this.config.TTS_MAX_TEXT_CHARS} characters`);
     }
     const voice = await assertVoiceUsable(this.knex, user, input.voiceId, 'voiceId');
     const seconds = Math.ceil(estimateSpeechSeconds(input.text, voice.language ?? 'zh-CN') / input.speed);
@@ -54,48 +60,49 @@ export class AudioService {
           audio_format: input.format,
         });
         await reserveQuota(trx, { userId: user.id, jobKey: audioJobKey(id), seconds });
-        return { value: { id }, response: { status: 202, body: { id, status: 'processing' } } };
+        return { id };
       });
     } catch (err) {
       if (err instanceof QuotaExceededError) throw quotaError(err);
       throw err;
     }
     if (result.created) {
-      const { id } = result.created;
+      const { id } = result.value;
       try {
         await startAudioRun(await this.temporal.client(), this.config, { audioId: id, userId: user.id, title: input.title ?? null });
       } catch (err) {
         this.logger.error({ err, audioId: id }, 'could not start the audio workflow');
         await this.knex.transaction(async (trx) => {
-          await trx('audio_jobs').where({ id }).update({ status: 'failed', error_code: 'UNAVAILABLE', error_message: 'The job could not be started; try again', completed_at: trx.fn.now() });
+          await trx('audio_jobs')
+            .where({ id })
+            .update({ status: 'failed', error_code: 'UNAVAILABLE', error_message: 'The job could not be started; try again', completed_at: trx.fn.now() });
           await releaseQuota(trx, audioJobKey(id));
         });
         await forgetIdempotencyKey(this.knex, scope);
-        throw new ApiError('UNAVAILABLE', 'The generation service is unavailable; nothing was charged, try again shortly');
+        throw unavailable('The generation service is unavailable; nothing was charged, try again shortly');
       }
     }
-    return result.response;
+    return result.value;
   }
 
-  /** 200 with the audio when done, 202 while it is being made, 200 with the error if it failed. */
-  async get(user: User, audioId: string): Promise<{ status: number; body: unknown }> {
+  /** The audio when done; else its job, while it is being made or once it failed. */
+  async get(user: User, audioId: string): Promise<AudioLookup> {
     const audio = await this.knex('audios as a')
       .leftJoin('voices as v', 'a.voice_id', 'v.id')
       .where({ 'a.id': audioId, 'a.user_id': user.id, 'a.is_deleted': false })
-      .first('a.*', 'v.name as voice_name');
-    if (audio) return { status: 200, body: audioView(audio, this.config.PUBLIC_URL) };
+      .first<AudioWithVoice | undefined>('a.*', 'v.name as voice_name');
+    if (audio) return { audio };
     const job = await this.knex('audio_jobs').where({ id: audioId, user_id: user.id }).first();
     if (!job || job.status === 'completed') throw notFound('Audio');
-    if (job.status === 'failed') return { status: 200, body: { id: job.id, status: 'failed', error: { code: job.error_code, message: job.error_message } } };
-    return { status: 202, body: { id: job.id, status: 'processing', progress: job.progress } };
+    return { job };
   }
 
   /** Seed query 3.1: the caller's library, newest first, without deleted audios. */
   async list(user: User, q: { limit: number; offset: number; type?: 'tts' | 'podcast' }) {
     const base = this.knex('audios as a').where({ 'a.user_id': user.id, 'a.is_deleted': false });
     if (q.type) base.where('a.type', q.type);
-    const [{ count }] = await base.clone().count<{ count: number }[]>('* as count');
-    const rows = await base
+    const [counted] = await base.clone().count<{ count: number }[]>('* as count');
+    const rows: AudioWithVoice[] = await base
       .clone()
       .leftJoin('voices as v', 'a.voice_id', 'v.id')
       .select('a.*', 'v.name as voice_name', 'v.avatar_url as voice_avatar')
@@ -103,17 +110,20 @@ export class AudioService {
       .orderBy('a.id', 'desc')
       .limit(q.limit)
       .offset(q.offset);
-    return { items: rows.map((r) => audioView(r, this.config.PUBLIC_URL)), total: Number(count), limit: q.limit, offset: q.offset };
+    return { items: rows, total: Number(counted?.count ?? 0), limit: q.limit, offset: q.offset };
   }
 
   /** PATCH: title and visibility are the only things a user changes on an audio. */
-  async update(user: User, audioId: string, patch: { title?: string | null; isPublic?: boolean }) {
-    const changes: Record<string, unknown> = { updated_at: this.knex.fn.now() };
-    if (patch.title !== undefined) changes.title = patch.title;
-    if (patch.isPublic !== undefined) changes.is_public = patch.isPublic;
-    const n = await this.knex('audios').where({ id: audioId, user_id: user.id, is_deleted: false }).update(changes);
+  async update(user: User, audioId: string, patch: { title?: string | null; isPublic?: boolean }): Promise<AudioLookup> {
+    const n = await this.knex('audios')
+      .where({ id: audioId, user_id: user.id, is_deleted: false })
+      .update({
+        updated_at: this.knex.fn.now(),
+        ...(patch.title !== undefined ? { title: patch.title } : {}),
+        ...(patch.isPublic !== undefined ? { is_public: patch.isPublic } : {}),
+      });
     if (!n) throw notFound('Audio');
-    return (await this.get(user, audioId)).body;
+    return this.get(user, audioId);
   }
 
   /** DELETE is a soft delete: the row stays for usage history, the audio leaves the library. */
@@ -126,6 +136,6 @@ export class AudioService {
   async fileOf(user: User | null, audioId: string) {
     const a = await this.knex('audios').where({ id: audioId, is_deleted: false }).first();
     if (!a || (a.user_id !== user?.id && !a.is_public)) throw notFound('Audio');
-    return { uri: a.audio_url as string, format: a.audio_format as 'mp3' | 'wav', title: a.title as string | null };
+    return { uri: a.audio_url, format: a.audio_format as 'mp3' | 'wav', title: a.title };
   }
 }

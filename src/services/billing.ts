@@ -2,7 +2,7 @@ import { WorkflowExecutionAlreadyStartedError, type Client } from '@temporalio/c
 import { TypedSearchAttributes } from '@temporalio/common';
 import type { Knex } from 'knex';
 import type { stripeEventWorkflow } from '../../workflows/billing';
-import { ApiError, conflict, forbidden } from '../api/errors';
+import { AppError, conflict, forbidden } from '../errors';
 import { plansFromConfig, type PaidPlan, type Plans } from '../billing/plans';
 import { createStripe, idOf, isTransientStripeError, Stripe } from '../billing/stripe';
 import type { StripeEventInput } from '../billing/types';
@@ -87,7 +87,7 @@ export class BillingService {
     try {
       return await work();
     } catch (err) {
-      if (isTransientStripeError(err)) throw new ApiError('UNAVAILABLE', 'The payment provider is unavailable; try again shortly');
+      if (isTransientStripeError(err)) throw new AppError('UNAVAILABLE', 'The payment provider is unavailable; try again shortly');
       throw err;
     }
   }
@@ -124,8 +124,9 @@ export class BillingService {
   async portal(user: User): Promise<{ url: string }> {
     const stripe = this.client();
     const row = await this.knex('subscriptions').where({ user_id: user.id }).first();
-    if (!row?.stripe_customer_id) throw conflict('No billing account yet: subscribe through checkout first');
-    const session = await this.stripeCall(() => stripe.billingPortal.sessions.create({ customer: row.stripe_customer_id, return_url: this.returnUrl() }));
+    const customer = row?.stripe_customer_id;
+    if (!customer) throw conflict('No billing account yet: subscribe through checkout first');
+    const session = await this.stripeCall(() => stripe.billingPortal.sessions.create({ customer, return_url: this.returnUrl() }));
     return { url: session.url };
   }
 
@@ -142,12 +143,12 @@ export class BillingService {
    */
   async receiveWebhook(raw: Buffer, signature: string | undefined): Promise<{ received: true; handled: boolean }> {
     const secret = this.config.STRIPE_WEBHOOK_SECRET;
-    if (!secret) throw new ApiError('UNAVAILABLE', 'Stripe webhooks are not configured on this server');
+    if (!secret) throw new AppError('UNAVAILABLE', 'Stripe webhooks are not configured on this server');
     let event: Stripe.Event;
     try {
       event = Stripe.webhooks.constructEvent(raw, signature ?? '', secret);
     } catch {
-      throw new ApiError('VALIDATION_FAILED', 'Invalid Stripe signature', { fields: [{ field: 'header.Stripe-Signature', message: 'invalid or too old' }] });
+      throw new AppError('VALIDATION_FAILED', 'Invalid Stripe signature', { fields: [{ field: 'header.Stripe-Signature', message: 'invalid or too old' }] });
     }
     if (!STRIPE_EVENTS.has(event.type)) return { received: true, handled: false };
     const object = event.data.object as {
@@ -168,7 +169,7 @@ export class BillingService {
     } catch (err) {
       if (!(err instanceof WorkflowExecutionAlreadyStartedError)) {
         this.logger.error({ err, eventId: event.id }, 'could not record a Stripe event');
-        throw new ApiError('UNAVAILABLE', 'The event could not be recorded; retry later');
+        throw new AppError('UNAVAILABLE', 'The event could not be recorded; retry later');
       }
       // Already applied by an earlier delivery.
     }
@@ -185,7 +186,7 @@ export class BillingService {
     return this.knex.transaction(async (trx) => {
       await trx('subscriptions').insert({ user_id: user.id, plan, status: 'incomplete' }).onConflict('user_id').ignore();
       const row = await trx('subscriptions').where({ user_id: user.id }).forUpdate().first();
-      if (row.stripe_customer_id) return row.stripe_customer_id as string;
+      if (row?.stripe_customer_id) return row.stripe_customer_id;
       const customer = await this.stripeCall(() =>
         this.client().customers.create(
           { email: user.email, ...(user.name ? { name: user.name } : {}), metadata: { user_id: user.id } },

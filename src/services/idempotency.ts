@@ -1,20 +1,17 @@
 import crypto from 'node:crypto';
 import type { Knex } from 'knex';
-import { conflict } from '../api/errors';
+import { conflict } from '../errors';
 
 /**
  * Idempotency-Key for POST /v1/podcasts and /v1/audios. The key's row is inserted in the same
  * transaction that creates the resource: a concurrent request with the same key waits on the
- * row's unique index until the first commits, then replays its response. So ten identical
+ * row's unique index until the first commits, then gets the first result back. So ten identical
  * requests at once create one podcast, and a client retrying after a dropped connection gets
- * the first answer back.
+ * the first answer back (the result is kept as JSON: dates come back as ISO strings).
  */
-export interface StoredResponse {
-  status: number;
-  body: unknown;
-}
-
 const TTL_HOURS = 24;
+// Creating is the only outcome that is stored; the column keeps the status the API answered it with.
+const ACCEPTED = 202;
 
 function canonical(value: unknown): string {
   if (Array.isArray(value)) return `[${value.map(canonical).join(',')}]`;
@@ -30,20 +27,17 @@ function canonical(value: unknown): string {
 export const requestHash = (body: unknown) => crypto.createHash('sha256').update(canonical(body)).digest('hex');
 
 export interface IdempotentResult<T> {
-  response: StoredResponse;
-  /** The value `create` returned, or null when this is a replay of an earlier request. */
-  created: T | null;
+  value: T;
+  /** True when `create` ran now; false when this replays an earlier request's result. */
+  created: boolean;
 }
 
 export async function idempotent<T>(
   knex: Knex,
   scope: { userId: string; endpoint: string; key: string | undefined; body: unknown },
-  create: (trx: Knex.Transaction) => Promise<{ value: T; response: StoredResponse }>,
+  create: (trx: Knex.Transaction) => Promise<T>,
 ): Promise<IdempotentResult<T>> {
-  if (!scope.key) {
-    const { value, response } = await knex.transaction(create);
-    return { response, created: value };
-  }
+  if (!scope.key) return { value: await knex.transaction(create), created: true };
   const hash = requestHash(scope.body);
   const where = { user_id: scope.userId, endpoint: scope.endpoint, key: scope.key };
   return knex.transaction(async (trx) => {
@@ -52,13 +46,14 @@ export async function idempotent<T>(
     const inserted = await trx('idempotency_keys').insert({ ...where, request_hash: hash }).onConflict(['user_id', 'endpoint', 'key']).ignore().returning('key');
     if (inserted.length === 0) {
       const row = await trx('idempotency_keys').where(where).first();
+      if (!row) throw conflict('A request with this Idempotency-Key is still in progress');
       if (row.request_hash !== hash) throw conflict('This Idempotency-Key was already used with a different request body');
       if (row.response_status === null) throw conflict('A request with this Idempotency-Key is still in progress');
-      return { response: { status: row.response_status, body: row.response_body }, created: null };
+      return { value: row.response_body as T, created: false };
     }
-    const { value, response } = await create(trx);
-    await trx('idempotency_keys').where(where).update({ response_status: response.status, response_body: JSON.stringify(response.body) });
-    return { response, created: value };
+    const value = await create(trx);
+    await trx('idempotency_keys').where(where).update({ response_status: ACCEPTED, response_body: JSON.stringify(value) });
+    return { value, created: true };
   });
 }
 

@@ -1,5 +1,4 @@
 import type { Knex } from 'knex';
-import { UniqueViolationError } from 'objection';
 import {
   CodeChallengeMethod,
   OAuth2Client,
@@ -9,10 +8,12 @@ import {
   generateCodeVerifier,
   generateState,
 } from 'arctic';
-import { ApiError, conflict, forbidden, unauthenticated } from '../api/errors';
+import { AppError, conflict, forbidden, unauthenticated } from '../errors';
 import { ConfigError, type Config } from '../config';
 import type { Logger } from '../logger';
-import { User } from '../models';
+import { isUniqueViolation } from '../db';
+import type { User } from '../models';
+import { FIRST_QUOTA_RESET } from './accounts';
 import { normaliseEmail, type Accounts, type RequestMeta } from './accounts';
 import { sha256Hex, digestsEqual } from './tokens';
 
@@ -58,9 +59,9 @@ export interface OAuthCallback {
 }
 
 const unavailable = (provider: OAuthProvider, why: string) =>
-  new ApiError('UNAVAILABLE', `${PROVIDER_LABEL[provider]} sign-in is unavailable right now (${why}); try again later`);
+  new AppError('UNAVAILABLE', `${PROVIDER_LABEL[provider]} sign-in is unavailable right now (${why}); try again later`);
 const badState = () =>
-  new ApiError('VALIDATION_FAILED', 'Invalid, expired or already used sign-in state; start the sign-in again', {
+  new AppError('VALIDATION_FAILED', 'Invalid, expired or already used sign-in state; start the sign-in again', {
     fields: [{ field: 'query.state', message: 'unknown, expired or already used' }],
   });
 
@@ -108,7 +109,7 @@ export class OAuthService {
 
   private setup(provider: OAuthProvider): ProviderSetup {
     const setup = this.providers.get(provider);
-    if (!setup) throw new ApiError('NOT_FOUND', `${PROVIDER_LABEL[provider]} sign-in is not configured`);
+    if (!setup) throw new AppError('NOT_FOUND', `${PROVIDER_LABEL[provider]} sign-in is not configured`);
     return setup;
   }
 
@@ -133,14 +134,14 @@ export class OAuthService {
     const setup = this.setup(provider);
     if (!callback.state) throw badState();
     if (!browserState || !digestsEqual(sha256Hex(browserState), sha256Hex(callback.state))) {
-      throw new ApiError('VALIDATION_FAILED', 'This sign-in was not started in this browser (the state does not match); start again', {
+      throw new AppError('VALIDATION_FAILED', 'This sign-in was not started in this browser (the state does not match); start again', {
         fields: [{ field: 'query.state', message: 'does not match this browser' }],
       });
     }
     const pending = await this.consumeState(provider, callback.state);
     if (callback.error) throw unauthenticated(`Sign-in was not completed at ${PROVIDER_LABEL[provider]} (${callback.error})`);
     if (!callback.code) {
-      throw new ApiError('VALIDATION_FAILED', 'Invalid query: query.code: required', { fields: [{ field: 'query.code', message: 'required' }] });
+      throw new AppError('VALIDATION_FAILED', 'Invalid query: query.code: required', { fields: [{ field: 'query.code', message: 'required' }] });
     }
     const accessToken = await this.exchange(provider, setup, callback.code, pending.codeVerifier);
     const profile = await setup.profile(accessToken);
@@ -182,7 +183,7 @@ export class OAuthService {
     return data.access_token;
   }
 
-  private refused(provider: OAuthProvider, code: string): ApiError {
+  private refused(provider: OAuthProvider, code: string): AppError {
     if (MISCONFIGURED.has(code)) {
       this.logger.error({ provider, code }, 'oauth client misconfigured: check the client id, secret and redirect URI');
       return unavailable(provider, 'this server is misconfigured');
@@ -262,14 +263,14 @@ export class OAuthService {
     const label = PROVIDER_LABEL[provider];
     const column = provider === 'google' ? 'google_id' : 'github_id';
     for (let attempt = 0; attempt < 3; attempt++) {
-      const known = await User.query(this.knex).findOne({ [column]: p.subject });
+      const known = await this.knex('users').where(column, p.subject).first();
       // The subject id is the identity: an email changed or unverified since does not matter.
       if (known) return activeOnly(known);
 
       if (!p.email || !p.emailVerified) {
         throw forbidden(`Your ${label} account has no verified email address; verify one at ${label} and sign in again`);
       }
-      const existing = await User.query(this.knex).findOne({ email: p.email });
+      const existing = await this.knex('users').where({ email: p.email }).first();
       if (existing) {
         // Linking an account whose owner never proved the email is the pre-registration attack:
         // anyone can register someone else's address with a password and wait for that person to
@@ -285,8 +286,8 @@ export class OAuthService {
           throw conflict(`The account with this email address is already linked to another ${label} account`);
         }
         // Only if still unlinked: a concurrent link of another identity must not be overwritten.
-        const linked = await User.query(this.knex)
-          .patch({ [column]: p.subject, updated_at: new Date() })
+        const linked = await this.knex('users')
+          .update({ [column]: p.subject, updated_at: new Date() })
           .where({ id: existing.id })
           .whereNull(column)
           .returning('*');
@@ -294,7 +295,8 @@ export class OAuthService {
         continue;
       }
       try {
-        return await User.query(this.knex).insertAndFetch({
+        const [created] = await this.knex('users')
+          .insert({
           email: p.email,
           password_hash: null,
           name: p.name,
@@ -302,11 +304,13 @@ export class OAuthService {
           ...(provider === 'google' ? { google_id: p.subject } : { github_id: p.subject }),
           is_verified: true,
           // As Accounts.register: the monthly reset (seed query 3.5) only touches users whose reset time has come.
-          quota_reset_at: this.knex.raw(`DATE_TRUNC('month', NOW() AT TIME ZONE 'UTC') AT TIME ZONE 'UTC' + INTERVAL '1 month'`) as unknown as Date,
-        });
+          quota_reset_at: this.knex.raw(FIRST_QUOTA_RESET),
+          })
+          .returning('*');
+        if (created) return created;
       } catch (err) {
         // The same person's other callback (or a registration) took the email first: look again.
-        if (!(err instanceof UniqueViolationError)) throw err;
+        if (!isUniqueViolation(err)) throw err;
       }
     }
     throw conflict('Sign-in raced with another change to this account; try again');

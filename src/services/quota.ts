@@ -24,7 +24,9 @@ export const podcastJobKey = (jobId: string) => `podcast-job:${jobId}`;
 export const audioJobKey = (audioId: string) => `audio:${audioId}`;
 
 async function available(db: Knex | Knex.Transaction, userId: string): Promise<number> {
-  const row = await db('users').where({ id: userId }).first(db.raw('quota_limit - quota_used - quota_reserved AS available'));
+  const row = await db('users')
+    .where({ id: userId })
+    .first<{ available: number } | undefined>(db.raw('quota_limit - quota_used - quota_reserved AS available'));
   return row ? Number(row.available) : 0;
 }
 
@@ -76,6 +78,7 @@ export async function settleQuota(trx: Knex.Transaction, jobKey: string, duratio
     .returning(['id', 'user_id', 'seconds']);
   if (!r) return null;
   const user = await trx('users').where({ id: r.user_id }).forUpdate().first('quota_limit', 'quota_used', 'quota_reserved');
+  if (!user) return null;
   const headroom = user.quota_limit - user.quota_used - (user.quota_reserved - r.seconds);
   const charged = Math.max(0, Math.min(Math.ceil(durationSec), headroom));
   await trx('users')

@@ -16,6 +16,7 @@ export interface TextSpan {
 // Normalisation
 
 // C0/C1 controls except \n and \t (tab becomes a space below), plus BOM/ZWNBSP.
+// eslint-disable-next-line no-control-regex -- matching control characters is the point
 const CONTROL_CHARS = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u009F\uFEFF]/g;
 
 export function normaliseText(s: string): string {
@@ -65,9 +66,9 @@ const ALWAYS_ABBREVIATIONS = new Set([
 const NUMERIC_ABBREVIATIONS = new Set(['no', 'nos', 'fig', 'figs', 'vol', 'p', 'pp', 'ch', 'sec', 'art']);
 
 function endsWithAbbreviation(segment: string, next: string): boolean {
-  const m = /(?:^|[\s(\[“"'‘])([A-Za-z](?:[A-Za-z]*|(?:\.[A-Za-z])+))\.$/.exec(segment);
+  const m = /(?:^|[\s([“"'‘])([A-Za-z](?:[A-Za-z]*|(?:\.[A-Za-z])+))\.$/.exec(segment);
   if (!m) return false;
-  const word = m[1];
+  const word = m[1]!;
   const lower = word.toLowerCase();
   if (ALWAYS_ABBREVIATIONS.has(lower)) return true;
   if (NUMERIC_ABBREVIATIONS.has(lower) && /^\d/.test(next)) return true;
@@ -100,7 +101,7 @@ function splitCjkExtra(text: string, span: TextSpan): TextSpan[] {
     // "wait… what" stays whole.
     if (m[0] !== '；' && !CJK_CHAR.test(text[markStart - 1] ?? '')) continue;
     let cut = markStart + m[0].length;
-    while (cut < span.end && CLOSERS.test(text[cut])) cut++;
+    while (cut < span.end && CLOSERS.test(text[cut] ?? '')) cut++;
     if (cut >= span.end) break;
     const piece = trimSpan(text, start, cut);
     if (piece) out.push(piece);
@@ -167,7 +168,7 @@ function splitLongSpan(text: string, span: TextSpan, maxChars: number): TextSpan
 
     let punctCut = -1;
     for (let i = limit - 1; i > start; i--) {
-      if (CLAUSE_PUNCT.test(text[i])) {
+      if (CLAUSE_PUNCT.test(text[i] ?? '')) {
         punctCut = i + 1;
         break;
       }

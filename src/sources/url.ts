@@ -174,7 +174,7 @@ async function resolveAndCheck(u: URL, ctx: HopContext): Promise<ResolvedAddress
       );
     }
   }
-  return addresses[0];
+  return addresses[0]!;
 }
 
 // ---------------------------------------------------------------------------
@@ -332,11 +332,11 @@ async function readBody(res: http.IncomingMessage, maxBytes: number, signal: Abo
 
 function parseContentType(header: string | undefined): { mime: string; charset: string | null } {
   if (!header) return { mime: '', charset: null };
-  const [mime, ...params] = header.split(';');
+  const [mime = '', ...params] = header.split(';');
   let charset: string | null = null;
   for (const p of params) {
     const m = /^\s*charset\s*=\s*"?([^";\s]+)"?\s*$/i.exec(p);
-    if (m) charset = m[1];
+    if (m?.[1]) charset = m[1];
   }
   return { mime: mime.trim().toLowerCase(), charset };
 }
@@ -345,7 +345,7 @@ function sniffMetaCharset(body: Buffer): string | null {
   // The HTML spec only looks at the first 1024 bytes for <meta charset>.
   const head = body.subarray(0, 1024).toString('latin1');
   const m = /<meta[^>]+charset\s*=\s*["']?\s*([\w.:-]+)/i.exec(head);
-  return m ? m[1] : null;
+  return m?.[1] ?? null;
 }
 
 function decodeBody(body: Buffer, charset: string | null, isHtml: boolean): string {

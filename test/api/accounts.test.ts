@@ -29,8 +29,10 @@ describe('accounts API', function () {
     assert.equal(res.body.user.isVerified, false);
     assert.match(res.body.token, /^st_[\w-]{40,}$/);
     const row = await api.knex('users').where({ email }).first();
-    assert.match(row.password_hash, /^\$argon2id\$v=19\$m=19456,p=1,t=2\$/);
+    assert.ok(row);
+    assert.match(row.password_hash!, /^\$argon2id\$v=19\$m=19456,p=1,t=2\$/);
     const session = await api.knex('sessions').where({ user_id: row.id }).first();
+    assert.ok(session);
     assert.notEqual(session.token_hash, res.body.token, 'only a hash of the token is stored');
   });
 
@@ -86,6 +88,7 @@ describe('accounts API', function () {
     assert.equal(ok.status, 200);
     assert.equal(ok.body.user.email, email);
     const row = await api.knex('users').where({ email }).first();
+    assert.ok(row);
     assert.ok(row.last_login_at, 'last_login_at is recorded');
 
     const wrong = await call(api.url, 'POST', '/v1/auth/login', { body: { email, password: 'wrong-password' } });

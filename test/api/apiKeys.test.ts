@@ -45,6 +45,7 @@ describe('API keys', function () {
     assert.equal(k.prefix, k.key.slice(0, 10));
 
     const row = await api.knex('api_keys').where({ id: k.id }).first();
+    assert.ok(row);
     assert.equal(row.user_id, user.id);
     assert.equal(row.key_hash, crypto.createHash('sha256').update(k.key).digest('hex'));
     assert.equal(row.key_prefix, k.prefix);
@@ -68,7 +69,7 @@ describe('API keys', function () {
 
     assert.equal((await call(api.url, 'DELETE', `/v1/api-keys/${k.id}`, { token })).status, 204);
     assertError(await call(api.url, 'GET', '/v1/me', withKey(k.key)), 401, 'UNAUTHENTICATED');
-    assert.equal((await api.knex('api_keys').where({ id: k.id }).first()).is_active, false);
+    assert.equal((await api.knex('api_keys').where({ id: k.id }).first())!.is_active, false);
     assert.equal((await call(api.url, 'GET', '/v1/api-keys', { token })).body.total, 0);
     assertError(await call(api.url, 'DELETE', `/v1/api-keys/${k.id}`, { token }), 404, 'NOT_FOUND');
   });
@@ -97,7 +98,7 @@ describe('API keys', function () {
   });
 
   it('needs the team plan and a session: free and pro users get 403, a key cannot manage keys', async () => {
-    for (const plan of ['free', 'pro']) {
+    for (const plan of ['free', 'pro'] as const) {
       const { token, user } = await registerUser(api, `plan-${plan}`);
       await api.knex('users').where({ id: user.id }).update({ plan });
       assertError(await call(api.url, 'POST', '/v1/api-keys', { token, body: { name: 'x' } }), 403, 'FORBIDDEN');
@@ -107,7 +108,7 @@ describe('API keys', function () {
     assertError(await call(api.url, 'POST', '/v1/api-keys', { ...withKey(k.key), body: { name: 'child' } }), 403, 'FORBIDDEN');
     assertError(await call(api.url, 'GET', '/v1/api-keys', withKey(k.key)), 403, 'FORBIDDEN');
     assertError(await call(api.url, 'DELETE', `/v1/api-keys/${k.id}`, withKey(k.key)), 403, 'FORBIDDEN');
-    assert.equal(await api.knex('api_keys').where({ user_id: user.id }).count('* as n').first().then((r) => Number(r!.n)), 1);
+    assert.equal(await api.knex('api_keys').where({ user_id: user.id }).count<{ n: number }[]>('* as n').first().then((r) => Number(r!.n)), 1);
 
     // Leaving the team plan stops the keys (403, not 401: the key is valid); the session can still revoke them.
     await api.knex('users').where({ id: user.id }).update({ plan: 'pro' });
@@ -227,21 +228,21 @@ describe('API keys', function () {
   it('records last_used_at once, and does not rewrite it on every request', async () => {
     const { token } = await teamUser(api, 'lastused');
     const k = await createKey(api, token);
-    const row = () => api.knex('api_keys').where({ id: k.id }).first('last_used_at', api.knex.raw('xmin::text AS xmin'));
-    assert.equal((await row()).last_used_at, null);
+    const row = () => api.knex('api_keys').where({ id: k.id }).first<{ last_used_at: Date | null; xmin: string } | undefined>('last_used_at', api.knex.raw('xmin::text AS xmin'));
+    assert.equal((await row())!.last_used_at, null);
 
     assert.equal((await call(api.url, 'GET', '/v1/me', withKey(k.key))).status, 200);
-    const first = await row();
+    const first = (await row())!;
     assert.ok(first.last_used_at instanceof Date && Date.now() - first.last_used_at.getTime() < 60_000);
     for (let i = 0; i < 3; i++) assert.equal((await call(api.url, 'GET', '/v1/me', withKey(k.key))).status, 200);
-    const later = await row();
+    const later = (await row())!;
     assert.equal(later.xmin, first.xmin, 'the row was not written again (same tuple version)');
-    assert.equal(later.last_used_at.getTime(), first.last_used_at.getTime());
+    assert.equal(later.last_used_at!.getTime(), first.last_used_at.getTime());
 
     // Once it is over a minute old, the next request refreshes it.
     await api.knex('api_keys').where({ id: k.id }).update({ last_used_at: new Date(Date.now() - 120_000) });
     await call(api.url, 'GET', '/v1/me', withKey(k.key));
-    assert.ok(Date.now() - (await row()).last_used_at.getTime() < 60_000);
+    assert.ok(Date.now() - (await row())!.last_used_at!.getTime() < 60_000);
     const listed = await call(api.url, 'GET', '/v1/api-keys', { token });
     assert.ok(listed.body.items[0].lastUsedAt);
   });

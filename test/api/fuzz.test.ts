@@ -44,7 +44,7 @@ function mutations(schema: Schema): unknown[] {
 
 async function counts(stack: TestStack) {
   const result: Record<string, number> = {};
-  for (const t of TABLES) result[t] = Number((await stack.knex(t).count<{ count: number }[]>('* as count'))[0].count);
+  for (const t of TABLES) result[t] = Number((await stack.knex(t).count<{ count: number }[]>('* as count'))[0]!.count);
   return result;
 }
 

@@ -29,7 +29,7 @@ describe('the audio library and usage', function () {
       voice_id: 'openai-alloy',
       audio_url: 'local:nowhere.mp3',
       duration: i + 1,
-      type: i === 4 ? 'podcast' : 'tts',
+      type: i === 4 ? 'podcast' as const : 'tts' as const,
       created_at: new Date(Date.UTC(2026, 0, 1, 0, 0, i)),
     }));
     await stack.knex('audios').insert(rows);
@@ -49,6 +49,7 @@ describe('the audio library and usage', function () {
     assert.equal((await call(stack.url, 'GET', `/v1/audios/${id}`, { token })).status, 404);
     assert.equal((await call(stack.url, 'DELETE', `/v1/audios/${id}`, { token })).status, 404);
     const row = await stack.knex('audios').where({ id }).first();
+    assert.ok(row);
     assert.equal(row.is_deleted, true, 'a soft delete keeps the row');
   });
 
@@ -78,7 +79,7 @@ describe('the audio library and usage', function () {
       const r = await call(stack.url, method, `/v1/audios/${audio.id}`, { token: other.token, body });
       assert.equal(r.status, 404, `${method} by another user`);
     }
-    assert.equal((await stack.knex('audios').where({ id: audio.id }).first()).title, 'Announcement', 'unchanged by the other user');
+    assert.equal((await stack.knex('audios').where({ id: audio.id }).first())!.title, 'Announcement', 'unchanged by the other user');
 
     assert.equal((await call(stack.url, 'DELETE', `/v1/audios/${audio.id}`, { token: owner.token })).status, 204);
     assert.equal((await fetch(fileUrl)).status, 404, 'a deleted audio is no longer public');
@@ -87,7 +88,7 @@ describe('the audio library and usage', function () {
   it('reports usage per UTC month, counting the first and last second of the month and nothing outside it', async () => {
     const { token, user } = await registerUser(stack, 'usage');
     const log = (at: string, duration: number, chars: number, cost: number | null) => ({
-      user_id: user.id, type: 'tts', chars_used: chars, duration_used: duration, api_cost: cost, provider: 'local', created_at: at,
+      user_id: user.id, type: 'tts' as const, chars_used: chars, duration_used: duration, api_cost: cost, provider: 'local', created_at: new Date(at),
     });
     await stack.knex('usage_logs').insert([
       log('2026-09-30T23:59:59Z', 100, 1000, 1),

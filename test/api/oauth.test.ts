@@ -47,7 +47,7 @@ describe('OAuth sign-in (Google, GitHub)', function () {
     const setCookie = start.headers.get('set-cookie') ?? '';
     assert.match(setCookie, new RegExp(`^aimake_oauth_${provider}=[^;]+; path=/v1/auth/oauth/${provider};.*samesite=lax; httponly`));
     const location = new URL(start.headers.get('location')!);
-    browserCookies.set(location.searchParams.get('state')!, setCookie.split(';')[0]);
+    browserCookies.set(location.searchParams.get('state')!, setCookie.split(';')[0]!);
     return location;
   }
 
@@ -110,7 +110,7 @@ describe('OAuth sign-in (Google, GitHub)', function () {
 
     const stored = await api.knex('oauth_states').where({ state_hash: sha256Hex(state) });
     assert.equal(stored.length, 1, 'the state is kept server-side as a hash');
-    assert.equal(stored[0].provider, 'google');
+    assert.equal(stored[0]!.provider, 'google');
     assert.equal((await api.knex('oauth_states').where({ state_hash: state })).length, 0, 'never in clear');
 
     const tokenCalls = fake.count('/google/token');
@@ -136,13 +136,14 @@ describe('OAuth sign-in (Google, GitHub)', function () {
     assert.equal(me.body.user.id, res.body.user.id);
 
     const row = await api.knex('users').where({ id: res.body.user.id }).first();
+    assert.ok(row);
     assert.equal(row.google_id, sub);
     assert.equal(row.github_id, null);
     assert.equal(row.password_hash, null, 'no password: this account signs in with Google');
     assert.equal(row.is_verified, true);
     assert.ok(row.last_login_at, 'last_login_at is recorded');
     const now = new Date();
-    assert.equal(row.quota_reset_at.toISOString(), new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth() + 1, 1)).toISOString());
+    assert.equal(row.quota_reset_at!.toISOString(), new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth() + 1, 1)).toISOString());
 
     // Password login cannot open this account.
     const login = await call(api.url, 'POST', '/v1/auth/login', { body: { email, password: 'anything-at-all' } });
@@ -176,6 +177,7 @@ describe('OAuth sign-in (Google, GitHub)', function () {
     assert.ok(exchange.get('code_verifier'), 'PKCE with GitHub too');
 
     const row = await api.knex('users').where({ id: res.body.user.id }).first();
+    assert.ok(row);
     assert.equal(row.github_id, String(id));
     assert.equal(row.google_id, null);
     assert.equal(row.password_hash, null);
@@ -227,6 +229,7 @@ describe('OAuth sign-in (Google, GitHub)', function () {
     assert.equal(gh.res.body.user.id, user.id);
 
     const row = await api.knex('users').where({ id: user.id }).first();
+    assert.ok(row);
     assert.equal(row.google_id, sub);
     assert.equal(row.github_id, String(id));
     assert.equal(row.name, 'linkme', 'linking does not rewrite the profile');
@@ -247,6 +250,7 @@ describe('OAuth sign-in (Google, GitHub)', function () {
     assertError((await signIn('github')).res, 409, 'CONFLICT', /never verified/);
 
     const row = await api.knex('users').where({ id: squatter.user.id }).first();
+    assert.ok(row);
     assert.equal(row.google_id, null, 'the squatter\'s account gets no google_id');
     assert.equal(row.github_id, null);
     assert.equal(row.is_verified, false);
@@ -262,7 +266,7 @@ describe('OAuth sign-in (Google, GitHub)', function () {
     assert.equal((await signIn('google')).res.status, 200);
     googleAs({ sub: googleSub(), email, email_verified: true });
     assertError((await signIn('google')).res, 409, 'CONFLICT', /already linked/);
-    assert.equal((await api.knex('users').where({ id: user.id }).first()).google_id, sub1);
+    assert.equal((await api.knex('users').where({ id: user.id }).first())!.google_id, sub1);
   });
 
   it('refuses a tampered, unknown, expired or other provider\'s state with 400, and a missing code', async () => {
@@ -299,7 +303,7 @@ describe('OAuth sign-in (Google, GitHub)', function () {
     googleAs({ sub: googleSub(), email: uniqueEmail('replay'), email_verified: true });
     const first = await signIn('google');
     assert.equal(first.res.status, 200);
-    const sessions = Number((await api.knex('sessions').where({ user_id: first.res.body.user.id }).count('* as n'))[0]!.n);
+    const sessions = Number((await api.knex('sessions').where({ user_id: first.res.body.user.id }).count<{ n: number }[]>('* as n'))[0]!.n);
 
     assertError(await callback('google', first.back.search), 400, 'VALIDATION_FAILED');
 
@@ -320,7 +324,7 @@ describe('OAuth sign-in (Google, GitHub)', function () {
     ghReplay.set('state', ghFresh.searchParams.get('state')!);
     assertError(await callback('github', ghReplay), 401, 'UNAUTHENTICATED', /bad_verification_code/);
 
-    const after = Number((await api.knex('sessions').where({ user_id: first.res.body.user.id }).count('* as n'))[0]!.n);
+    const after = Number((await api.knex('sessions').where({ user_id: first.res.body.user.id }).count<{ n: number }[]>('* as n'))[0]!.n);
     assert.equal(after, sessions, 'no session came of the replays');
   });
 
@@ -336,7 +340,7 @@ describe('OAuth sign-in (Google, GitHub)', function () {
     await api.knex('users').where({ id: owner.user.id }).update({ is_verified: true });
     googleAs({ sub: googleSub(), email: owner.email, email_verified: false });
     assertError((await signIn('google')).res, 403, 'FORBIDDEN');
-    assert.equal((await api.knex('users').where({ id: owner.user.id }).first()).google_id, null);
+    assert.equal((await api.knex('users').where({ id: owner.user.id }).first())!.google_id, null);
 
     // GitHub: the primary address is unverified; a verified secondary one does not stand in for it.
     const primary = uniqueEmail('gh-unverified-primary');
@@ -362,14 +366,14 @@ describe('OAuth sign-in (Google, GitHub)', function () {
     const before = await api.knex('users').where({ id: first.res.body.user.id }).first();
     assertError((await signIn('google')).res, 403, 'FORBIDDEN', /disabled/);
     const after = await api.knex('users').where({ id: first.res.body.user.id }).first();
-    assert.equal(after.last_login_at.toISOString(), before.last_login_at.toISOString());
+    assert.equal(after!.last_login_at!.toISOString(), before!.last_login_at!.toISOString());
 
     const { email, user } = await registerUser(api, 'inactive-pw');
     await api.knex('users').where({ id: user.id }).update({ is_verified: true, is_active: false });
     const id = githubId();
     githubAs({ id, login: `inactive-${id}`, emails: [{ email, primary: true, verified: true }] });
     assertError((await signIn('github')).res, 403, 'FORBIDDEN', /disabled/);
-    assert.equal((await api.knex('users').where({ id: user.id }).first()).github_id, null);
+    assert.equal((await api.knex('users').where({ id: user.id }).first())!.github_id, null);
   });
 
   it('answers 401 when the person declines at the provider, and the state is spent', async () => {

@@ -48,7 +48,11 @@ describe('billing: Stripe checkout, portal, webhooks as workflows, reconciliatio
     return (await client()).workflow.getHandle(stripeEventWorkflowId(event.id)).result();
   }
 
-  const user = (id: string) => stack.knex('users').where({ id }).first();
+  const user = async (id: string) => {
+    const u = await stack.knex('users').where({ id }).first();
+    assert.ok(u);
+    return u;
+  };
   const row = (userId: string) => stack.knex('subscriptions').where({ user_id: userId }).first();
   const listCallsFor = (customer: string) => fake.requests.filter((r) => r.method === 'GET' && r.path === '/v1/subscriptions' && r.query.customer === customer).length;
 
@@ -90,6 +94,7 @@ describe('billing: Stripe checkout, portal, webhooks as workflows, reconciliatio
     assert.equal(fake.count('POST', '/v1/customers'), 1);
 
     const r = await row(me.id);
+    assert.ok(r);
     assert.equal(r.stripe_customer_id, session.customer);
     assert.equal(r.status, 'incomplete');
     assert.equal(r.stripe_subscription_id, null);
@@ -158,14 +163,14 @@ describe('billing: Stripe checkout, portal, webhooks as workflows, reconciliatio
     u = await user(s.user.id);
     assert.equal(u.plan, 'team');
     assert.equal(u.quota_limit, 72_000);
-    assert.equal((await row(s.user.id)).stripe_price_id, TEAM);
+    assert.equal((await row(s.user.id))!.stripe_price_id, TEAM);
     await stack.knex('users').where({ id: s.user.id }).update({ quota_used: 20_000 });
 
     fake.updateSubscription(s.subscriptionId, { status: 'past_due' });
     await apply(fake.event('invoice.payment_failed', { id: 'in_test_failed', object: 'invoice', customer: s.customer, status: 'open' }));
     u = await user(s.user.id);
     assert.equal(u.plan, 'team', 'past_due keeps the plan while Stripe retries');
-    assert.equal((await row(s.user.id)).status, 'past_due');
+    assert.equal((await row(s.user.id))!.status, 'past_due');
     const pastDue = (await call(stack.url, 'GET', '/v1/billing/subscription', { token: s.token })).body;
     assert.equal(pastDue.status, 'past_due');
     assert.equal(pastDue.active, true);
@@ -175,8 +180,9 @@ describe('billing: Stripe checkout, portal, webhooks as workflows, reconciliatio
     u = await user(s.user.id);
     assert.equal(u.plan, 'team', 'cancel_at_period_end keeps the plan until the period ends');
     const r = await row(s.user.id);
+    assert.ok(r);
     assert.equal(r.status, 'active');
-    assert.equal(r.cancel_at.toISOString(), new Date(canceling.items.data[0].current_period_end * 1000).toISOString());
+    assert.equal(r.cancel_at!.toISOString(), new Date(canceling.items.data[0].current_period_end * 1000).toISOString());
 
     const ended = fake.cancelSubscription(s.subscriptionId);
     const change = await apply(fake.event('customer.subscription.deleted', ended));
@@ -203,14 +209,14 @@ describe('billing: Stripe checkout, portal, webhooks as workflows, reconciliatio
     assert.deepEqual([a.status, b.status], [200, 200]);
     await (await client()).workflow.getHandle(stripeEventWorkflowId(event.id)).result();
     assert.equal((await user(s.user.id)).plan, 'team');
-    const updatedAt = (await row(s.user.id)).updated_at.getTime();
+    const updatedAt = (await row(s.user.id))!.updated_at.getTime();
     assert.equal(listCallsFor(s.customer), 1, 'one run read Stripe once');
 
     const late = await deliver(event);
     assert.equal(late.status, 200, 'a delivery after the run closed is acknowledged');
     await new Promise((r) => setTimeout(r, 500));
     assert.equal(listCallsFor(s.customer), 1, 'and starts nothing');
-    assert.equal((await row(s.user.id)).updated_at.getTime(), updatedAt);
+    assert.equal((await row(s.user.id))!.updated_at.getTime(), updatedAt);
     const runs = (await client()).workflow.list({ query: `WorkflowId = '${stripeEventWorkflowId(event.id)}'` });
     let n = 0;
     for await (const _ of runs) n++;
@@ -232,7 +238,7 @@ describe('billing: Stripe checkout, portal, webhooks as workflows, reconciliatio
     const u = await user(s.user.id);
     assert.equal(u.plan, 'free');
     assert.equal(u.quota_limit, 600);
-    assert.equal((await row(s.user.id)).status, 'canceled');
+    assert.equal((await row(s.user.id))!.status, 'canceled');
   });
 
   it('refuses forged, stale and tampered signatures with 400 and records nothing', async () => {
@@ -251,7 +257,7 @@ describe('billing: Stripe checkout, portal, webhooks as workflows, reconciliatio
     await assert.rejects((await client()).workflow.getHandle(stripeEventWorkflowId(event.id)).describe(), WorkflowNotFoundError);
     assert.equal(listCallsFor(s.customer), 0);
     assert.equal((await user(s.user.id)).plan, 'free');
-    assert.equal((await row(s.user.id)).status, 'incomplete');
+    assert.equal((await row(s.user.id))!.status, 'incomplete');
 
     const other = await deliver(fake.event('customer.created', { id: s.customer, object: 'customer' }));
     assert.equal(other.status, 200);
@@ -284,8 +290,8 @@ describe('billing: Stripe checkout, portal, webhooks as workflows, reconciliatio
     assert.ok(byUser.get(c.user.id)?.changes.some((ch) => ch.field === 'user.plan' && ch.to === 'pro'));
     assert.equal((await user(a.user.id)).plan, 'team');
     assert.equal((await user(a.user.id)).quota_limit, 72_000);
-    assert.equal((await row(b.user.id)).status, 'active');
-    assert.equal((await row(b.user.id)).plan, 'pro');
+    assert.equal((await row(b.user.id))!.status, 'active');
+    assert.equal((await row(b.user.id))!.plan, 'pro');
     assert.equal((await user(c.user.id)).plan, 'pro');
 
     const again: ReconcileReport = await (await client()).workflow.execute('reconcileBillingWorkflow', {

@@ -77,7 +77,7 @@ describe('a worker killed mid-synthesis', function () {
 
     const all = speechTexts();
     for (const index of doneBeforeKill) {
-      const n = all.filter((t) => t === LINES[index].text).length;
+      const n = all.filter((t) => t === LINES[index]!.text).length;
       assert.equal(n, 1, `line ${index} was finished before the kill and must not be sent again (sent ${n} times)`);
     }
     for (const line of LINES) assert.ok(all.includes(line.text), 'every line was spoken');
@@ -87,7 +87,9 @@ describe('a worker killed mid-synthesis', function () {
     assert.equal(usage.length, 1, 'one charge');
     const podcast = await stack.knex('podcasts').where({ id: res.body.podcast.id }).first();
     const u = await stack.knex('users').where({ id: user.id }).first();
-    assert.equal(u.quota_used, Math.ceil(podcast.duration));
+    assert.ok(podcast);
+    assert.ok(u);
+    assert.equal(u.quota_used, Math.ceil(podcast.duration!));
     assert.equal(u.quota_reserved, 0);
   });
 });

@@ -48,6 +48,7 @@ describe('podcast lifecycle: cancel, retry, review, quota, idempotency', functio
     assert.equal((await stack.storage.deletePrefix(`podcasts/${podcastId}/segments`)), 0, 'no partial segment files remain');
     assert.equal((await stack.knex('podcast_segments').where({ podcast_id: podcastId })).length, 0);
     const u = await stack.knex('users').where({ id: user.id }).first();
+    assert.ok(u);
     assert.equal(u.quota_used, 0);
     assert.equal(u.quota_reserved, 0);
     assert.equal((await stack.knex('usage_logs').where({ podcast_id: podcastId })).length, 0);
@@ -76,9 +77,10 @@ describe('podcast lifecycle: cancel, retry, review, quota, idempotency', functio
     assert.equal(second.job.status, 'completed', JSON.stringify(second.job));
     assert.equal(openai.count('/v1/chat/completions'), 1, 'the script is reused too');
     const texts = speechTexts();
-    for (const i of spokenBefore) assert.equal(texts.filter((t) => t === LINES[i].text).length, 1, `line ${i} was paid for once`);
+    for (const i of spokenBefore) assert.equal(texts.filter((t) => t === LINES[i]!.text).length, 1, `line ${i} was paid for once`);
     assert.equal((await stack.knex('usage_logs').where({ podcast_id: podcastId })).length, 1);
     const u = await stack.knex('users').where({ id: user.id }).first();
+    assert.ok(u);
     assert.equal(u.quota_reserved, 0);
     const done = await call(stack.url, 'POST', `/v1/podcasts/${podcastId}/generate`, { token });
     assert.equal(done.status, 409, 'a completed podcast is not generated again');
@@ -127,6 +129,8 @@ describe('podcast lifecycle: cancel, retry, review, quota, idempotency', functio
     await stack.knex('users').where({ id: user.id }).update({ quota_limit: 100 });
     const body = { sourceType: 'text', sourceContent: LONG_TEXT, targetDuration: 60, language: 'en-US', hostVoiceId: 'local-en-female', guestVoiceId: 'local-en-male' };
     const [a, b] = await Promise.all([0, 1].map(() => call(stack.url, 'POST', '/v1/podcasts', { token, body })));
+    assert.ok(a);
+    assert.ok(b);
     const statuses = [a.status, b.status].sort();
     assert.deepEqual(statuses, [202, 402], 'one is admitted, the other refused');
     const refused = a.status === 402 ? a : b;
@@ -134,6 +138,7 @@ describe('podcast lifecycle: cancel, retry, review, quota, idempotency', functio
     const admitted = a.status === 202 ? a : b;
     await pollJob(stack, token, admitted.body.podcast.id);
     const u = await stack.knex('users').where({ id: user.id }).first();
+    assert.ok(u);
     assert.ok(u.quota_used <= u.quota_limit);
     assert.equal(u.quota_reserved, 0);
   });
@@ -149,9 +154,11 @@ describe('podcast lifecycle: cancel, retry, review, quota, idempotency', functio
     assert.equal(admitted.length, Math.floor(R / c));
     assert.ok(replies.every((r) => r.status === 202 || (r.status === 402 && r.body.error.code === 'QUOTA_EXCEEDED')));
     const reserved = await stack.knex('users').where({ id: user.id }).first();
+    assert.ok(reserved);
     assert.ok(reserved.quota_reserved + reserved.quota_used <= R);
     for (const r of admitted) await pollJob(stack, token, r.body.podcast.id);
     const u = await stack.knex('users').where({ id: user.id }).first();
+    assert.ok(u);
     assert.ok(u.quota_used <= R, `${u.quota_used} <= ${R}`);
   });
 
@@ -166,7 +173,7 @@ describe('podcast lifecycle: cancel, retry, review, quota, idempotency', functio
     const different = await topicPodcast(token, { targetDuration: 120 }, headers);
     assert.equal(different.status, 409);
     assert.equal(different.body.error.code, 'CONFLICT');
-    await pollJob(stack, token, [...ids][0]);
+    await pollJob(stack, token, [...ids][0]!);
     assert.equal((await stack.knex('usage_logs').where({ user_id: user.id })).length, 1, 'charged once');
   });
 
@@ -180,7 +187,7 @@ describe('podcast lifecycle: cancel, retry, review, quota, idempotency', functio
     const stream = await fetch(`${stack.url}/v1/podcasts/${podcastId}/events`, { headers: { authorization: `Bearer ${token}` } });
     assert.match(stream.headers.get('content-type') ?? '', /^text\/event-stream/);
     const text = await stream.text(); // ends when the job ends
-    const snapshots = text.split('\n\n').filter((b) => b.startsWith('event: job')).map((b) => JSON.parse(b.split('\ndata: ')[1]));
+    const snapshots = text.split('\n\n').filter((b) => b.startsWith('event: job')).map((b) => JSON.parse(b.split('\ndata: ')[1]!));
     assert.ok(snapshots.length >= 1);
     assert.equal(snapshots[snapshots.length - 1].status, 'completed');
     assertMonotonicProgress(snapshots);
@@ -206,7 +213,7 @@ describe('podcast lifecycle: cancel, retry, review, quota, idempotency', functio
       ['PUT', `/v1/podcasts/${id}/script`],
       ['POST', `/v1/podcasts/${id}/generate`],
       ['POST', `/v1/podcasts/${id}/cancel`],
-    ]) {
+    ] as const) {
       const r = await call(stack.url, method, path, { token: other.token, body: method === 'PUT' ? { script: [{ role: 'host', text: 'x' }] } : undefined });
       assert.equal(r.status, 404, `${method} ${path}`);
       assert.equal(r.body.error.code, 'NOT_FOUND');
@@ -230,10 +237,12 @@ describe('when Temporal cannot be reached', function () {
     assert.equal(first.body.error.code, 'UNAVAILABLE');
     const podcasts = await api.knex('podcasts').where({ user_id: user.id });
     assert.equal(podcasts.length, 1);
-    assert.equal(podcasts[0].status, 'failed', 'not left processing without a run');
-    const job = await api.knex('podcast_jobs').where({ podcast_id: podcasts[0].id }).first();
+    assert.equal(podcasts[0]!.status, 'failed', 'not left processing without a run');
+    const job = await api.knex('podcast_jobs').where({ podcast_id: podcasts[0]!.id }).first();
+    assert.ok(job);
     assert.equal(job.status, 'failed');
     const u = await api.knex('users').where({ id: user.id }).first();
+    assert.ok(u);
     assert.equal(u.quota_reserved, 0);
     assert.equal(u.quota_used, 0);
     const again = await call(api.url, 'POST', '/v1/podcasts', { token, body, headers });
@@ -274,6 +283,7 @@ describe('podcast requests under the default source policy', function () {
       }
       assert.equal(hits, 0, 'the loopback server was never contacted');
       const u = await stack.knex('users').where({ id: user.id }).first();
+      assert.ok(u);
       assert.equal(u.quota_used, 0);
       assert.equal(u.quota_reserved, 0);
     } finally {

@@ -72,7 +72,8 @@ describe('a two-hour script of 1,500 lines', function () {
     assert.ok(Math.max(...Object.values(sizes)) < 2_000, JSON.stringify(sizes));
 
     const podcast = await stack.knex('podcasts').where({ id: res.body.podcast.id }).first();
-    assert.equal(podcast.script.length, SECTIONS * LINES_PER_SECTION);
+    assert.ok(podcast);
+    assert.equal(podcast.script!.length, SECTIONS * LINES_PER_SECTION);
     assert.equal((await stack.knex('usage_logs').where({ podcast_id: podcast.id })).length, 1);
   });
 });

@@ -34,9 +34,10 @@ describe('podcast generation, end to end over HTTP (local speech, ffmpeg, Tempor
 
     const usage = await stack.knex('usage_logs').where({ podcast_id: podcastId });
     assert.equal(usage.length, 1, 'exactly one usage_logs row');
-    assert.equal(usage[0].type, 'podcast');
-    assert.equal(usage[0].provider, 'local');
+    assert.equal(usage[0]!.type, 'podcast');
+    assert.equal(usage[0]!.provider, 'local');
     const user = await stack.knex('users').where({ id: userId }).first();
+    assert.ok(user);
     assert.equal(user.quota_used - quotaBefore, Math.ceil(podcast.duration), 'quota rose by the rounded-up duration');
     assert.equal(user.quota_reserved, 0, 'nothing stays reserved');
     const library = await call(stack.url, 'GET', '/v1/audios?type=podcast', { token });
@@ -72,11 +73,11 @@ describe('podcast generation, end to end over HTTP (local speech, ffmpeg, Tempor
     const found = await eventually(async () => {
       const runs = [];
       for await (const w of client.workflow.list({ query: `AimakeUserId = "${user.id}" AND AimakePodcastId = "${podcastId}"` })) runs.push(w);
-      return runs.length && runs[0].status.name === 'COMPLETED' ? runs : undefined;
+      return runs.length && runs[0]!.status.name === 'COMPLETED' ? runs : undefined;
     }, 20_000, 'the closed run in visibility');
     assert.equal(found.length, 1);
-    assert.equal(found[0].workflowId, `podcast-${podcastId}`);
-    assert.equal(found[0].status.name, 'COMPLETED');
+    assert.equal(found[0]!.workflowId, `podcast-${podcastId}`);
+    assert.equal(found[0]!.status.name, 'COMPLETED');
     const described = await client.workflow.getHandle(`podcast-${podcastId}`).describe();
     assert.equal(described.memo?.title, 'Findable');
     const history = await client.workflow.getHandle(`podcast-${podcastId}`).fetchHistory();
@@ -151,6 +152,7 @@ describe('podcast generation, end to end over HTTP (local speech, ffmpeg, Tempor
     const usage = await stack.knex('usage_logs').where({ audio_id: id });
     assert.equal(usage.length, 1);
     const u = await stack.knex('users').where({ id: user.id }).first();
+    assert.ok(u);
     assert.equal(u.quota_used, Math.ceil(audio.duration));
     assert.equal(u.quota_reserved, 0);
   });
@@ -212,14 +214,15 @@ describe('podcast generation with S3-compatible storage', function () {
     const { job } = await pollJob(stack, token, res.body.podcast.id);
     assert.equal(job.status, 'completed', JSON.stringify(job));
     const row = await stack.knex('podcasts').where({ id: res.body.podcast.id }).first();
-    assert.match(row.audio_url, /^s3:\/\/aimake-test\//);
-    const stat = await stack.storage.stat(stack.storage.keyOf(row.audio_url));
+    assert.ok(row);
+    assert.match(row.audio_url!, /^s3:\/\/aimake-test\//);
+    const stat = await stack.storage.stat(stack.storage.keyOf(row.audio_url!));
     assert.ok(stat && stat.bytes > 1000);
     const ranged = await fetch(`${stack.url}/v1/podcasts/${row.id}/file`, { headers: { authorization: `Bearer ${token}`, range: 'bytes=0-99' } });
     assert.equal(ranged.status, 206);
     assert.equal(ranged.headers.get('content-range'), `bytes 0-99/${stat!.bytes}`);
     assert.equal((await ranged.arrayBuffer()).byteLength, 100);
     const file = await downloadedDuration(`${stack.url}/v1/podcasts/${row.id}/file`, token, 'mp3');
-    assert.ok(Math.abs(file.duration - row.duration) / row.duration < 0.02);
+    assert.ok(Math.abs(file.duration - row.duration!) / row.duration! < 0.02);
   });
 });

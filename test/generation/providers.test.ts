@@ -61,9 +61,11 @@ describe('podcasts through the OpenAI and ElevenLabs SDKs, against fake provider
     assert.deepEqual(podcast.script.map((l: { text: string }) => l.text), SCRIPT.lines.map((l) => l.text));
     assert.equal(podcast.ttsProvider, 'openai');
     const [usage] = await stack.knex('usage_logs').where({ podcast_id: podcast.id });
+    assert.ok(usage);
     assert.equal(usage.provider, 'openai');
-    assert.ok(usage.api_cost > 0, 'the provider cost is tracked');
+    assert.ok(usage.api_cost! > 0, 'the provider cost is tracked');
     const u = await stack.knex('users').where({ id: user.id }).first();
+    assert.ok(u);
     assert.equal(u.quota_used, Math.ceil(podcast.duration));
   });
 
@@ -79,6 +81,7 @@ describe('podcasts through the OpenAI and ElevenLabs SDKs, against fake provider
     const podcast = (await call(stack.url, 'GET', `/v1/podcasts/${res.body.podcast.id}`, { token })).body;
     assert.equal(podcast.status, 'failed');
     const u = await stack.knex('users').where({ id: user.id }).first();
+    assert.ok(u);
     assert.equal(u.quota_used, 0);
     assert.equal(u.quota_reserved, 0, 'the reservation is released');
     assert.equal((await stack.knex('usage_logs').where({ user_id: user.id })).length, 0);
@@ -99,6 +102,7 @@ describe('podcasts through the OpenAI and ElevenLabs SDKs, against fake provider
     assert.equal(job.status, 'completed', JSON.stringify(job));
     assert.equal(eleven.requests.filter((r) => r.path.startsWith('/v1/text-to-speech/')).length, SCRIPT.lines.length + 1);
     const [usage] = await stack.knex('usage_logs').where({ podcast_id: res.body.podcast.id });
+    assert.ok(usage);
     assert.equal(usage.provider, 'elevenlabs');
   });
 });

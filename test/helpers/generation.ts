@@ -33,9 +33,9 @@ export async function pollJob(stack: TestStack, token: string, podcastId: string
 }
 
 export function assertMonotonicProgress(seen: Array<{ status: string; progress: number }>) {
-  for (let i = 1; i < seen.length; i++) assert.ok(seen[i].progress >= seen[i - 1].progress, `progress went down: ${JSON.stringify(seen)}`);
+  for (let i = 1; i < seen.length; i++) assert.ok(seen[i]!.progress >= seen[i - 1]!.progress, `progress went down: ${JSON.stringify(seen)}`);
   const order = seen.map((s) => SEED_STATUS_ORDER.indexOf(s.status));
-  for (let i = 1; i < order.length; i++) assert.ok(order[i] >= order[i - 1], `statuses out of order: ${JSON.stringify(seen)}`);
+  for (let i = 1; i < order.length; i++) assert.ok(order[i]! >= order[i - 1]!, `statuses out of order: ${JSON.stringify(seen)}`);
 }
 
 /** Downloads an audio file over HTTP and measures it by decoding. */
@@ -60,7 +60,7 @@ export async function mirroredStatuses(stack: TestStack, workflowId: string): Pr
   for (const e of history.events ?? []) {
     const a = e.activityTaskScheduledEventAttributes;
     if (a?.activityType?.name !== 'recordPodcastStage') continue;
-    const input = JSON.parse(Buffer.from(a.input!.payloads![0].data!).toString('utf8'));
+    const input = JSON.parse(Buffer.from(a.input!.payloads![0]!.data!).toString('utf8'));
     statuses.push(input.status);
   }
   return statuses;

@@ -5,7 +5,8 @@ import path from 'node:path';
 import { ApplicationFailure } from '@temporalio/common';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { DefaultLogger } from '@temporalio/worker';
-import { createOperationsActivities, findPgTools } from '../../activities/operations';
+import { createOperationsActivities } from '../../activities/operations';
+import { findPgTools } from '../../src/backup/pgTools';
 import type { Config } from '../../src/config';
 import { createLogger } from '../../src/logger';
 import { createProviders } from '../../src/providers';
@@ -66,7 +67,7 @@ describe('operations: database backups', function () {
     assert.equal(fs.readFileSync(file).subarray(0, 5).toString('latin1'), 'PGDMP', 'custom format (-Fc)');
 
     const manifest = JSON.parse(fs.readFileSync(`${file}.json`, 'utf8'));
-    const users = Number((await stack.knex('users').count('* as n'))[0].n);
+    const users = Number((await stack.knex('users').count<{ n: number }[]>('* as n'))[0]!.n);
     assert.ok(manifest.tables.users >= 1 && manifest.tables.users <= users);
     assert.ok(manifest.tables.voices >= 8, 'the seed voices are in the dump');
 

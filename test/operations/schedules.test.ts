@@ -86,9 +86,9 @@ describe('operations: schedules and the monthly quota reset', function () {
     await client.schedule.getHandle(SCHEDULE_IDS.quotaReset).trigger();
     const done = await eventually(async () => {
       const u = await users.clone().where({ id: due.user.id }).first();
-      return u.quota_used === 0 ? u : undefined;
+      return u!.quota_used === 0 ? u : undefined;
     }, 30_000, 'the due user to be reset');
-    assert.equal(done.quota_reset_at.toISOString(), nextMonth.toISOString(), 'next reset: the start of next month, UTC');
+    assert.equal(done.quota_reset_at!.toISOString(), nextMonth.toISOString(), 'next reset: the start of next month, UTC');
 
     const d = await client.schedule.getHandle(SCHEDULE_IDS.quotaReset).describe();
     const run = d.info.recentActions.at(-1)!.action;
@@ -97,11 +97,13 @@ describe('operations: schedules and the monthly quota reset', function () {
     assert.equal(result.nextResetAt, nextMonth.toISOString());
 
     const kept = await users.clone().where({ id: notYet.user.id }).first();
+    assert.ok(kept);
     assert.equal(kept.quota_used, 300, 'not due yet: untouched');
-    assert.equal(kept.quota_reset_at.getTime(), inAnHour.getTime());
+    assert.equal(kept.quota_reset_at!.getTime(), inAnHour.getTime());
     const scheduled = await users.clone().where({ id: unset.user.id }).first();
+    assert.ok(scheduled);
     assert.equal(scheduled.quota_used, 200, 'no reset time: not reset');
-    assert.equal(scheduled.quota_reset_at.toISOString(), nextMonth.toISOString(), 'but put on the cycle');
+    assert.equal(scheduled.quota_reset_at!.toISOString(), nextMonth.toISOString(), 'but put on the cycle');
   });
 
   it('computes the month in UTC whatever the session time zone', async () => {
@@ -122,9 +124,10 @@ describe('operations: schedules and the monthly quota reset', function () {
         const result = await activities.resetMonthlyQuotas();
         assert.equal(result.nextResetAt, startOfNextMonthUtc().toISOString(), zone);
         const after = await stack.knex('users').where({ id: u.user.id }).first();
+        assert.ok(after);
         assert.equal(after.quota_used, 0);
-        assert.equal(after.quota_reset_at.toISOString(), startOfNextMonthUtc().toISOString(), zone);
-        assert.equal((await stack.knex('users').where({ id: soon.user.id }).first()).quota_used, 7, `${zone}: due in 30 minutes is not due`);
+        assert.equal(after.quota_reset_at!.toISOString(), startOfNextMonthUtc().toISOString(), zone);
+        assert.equal((await stack.knex('users').where({ id: soon.user.id }).first())!.quota_used, 7, `${zone}: due in 30 minutes is not due`);
       } finally {
         await knex.destroy();
       }

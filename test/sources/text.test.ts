@@ -12,7 +12,7 @@ import {
 function assertReassembles(text: string, pieces: string[]): void {
   let pos = 0;
   for (const piece of pieces) {
-    while (pos < text.length && /\s/.test(text[pos])) pos++;
+    while (pos < text.length && /\s/.test(text[pos]!)) pos++;
     assert.ok(
       text.startsWith(piece, pos),
       `piece ${JSON.stringify(piece)} not found at ${pos} in ${JSON.stringify(text)}`,
@@ -120,7 +120,7 @@ describe('sources/text', () => {
         for (const s of sentences) assert.equal(s, s.trim());
         assertReassembles(text, sentences);
         const spans = sentenceSpans(text);
-        for (let k = 1; k < spans.length; k++) assert.ok(spans[k].start >= spans[k - 1].end);
+        for (let k = 1; k < spans.length; k++) assert.ok(spans[k]!.start >= spans[k - 1]!.end);
       }
     });
   });
@@ -158,7 +158,7 @@ describe('sources/text', () => {
       let nonTrivial = 0;
       for (let i = 0; i < 400; i++) {
         const text = randomText(rand);
-        const maxChars = limits[i % limits.length];
+        const maxChars = limits[i % limits.length]!;
         const chunks = chunkText(text, maxChars);
         if (chunks.length > 1) nonTrivial++;
         for (const c of chunks) {

@@ -244,8 +244,8 @@ describe('sources/url fetchReadableText', () => {
       const zh = paras.findIndex((p) => p.startsWith('人工智能正在'));
       const en = paras.findIndex((p) => p.startsWith('Artificial intelligence'));
       assert.ok(zh >= 0 && en === zh + 1, JSON.stringify(paras));
-      assert.equal(srv.requests[0].headers.host, `127.0.0.1:${srv.port}`);
-      assert.match(String(srv.requests[0].headers['user-agent']), /AIMake/);
+      assert.equal(srv.requests[0]!.headers.host, `127.0.0.1:${srv.port}`);
+      assert.match(String(srv.requests[0]!.headers['user-agent']), /AIMake/);
     });
 
     it('falls back to body text when Readability finds no article', async () => {
@@ -307,14 +307,14 @@ describe('sources/url fetchReadableText', () => {
       const srv = await serve((req, res) => {
         const enc = req.url!.slice(1);
         res.writeHead(200, { 'Content-Type': 'text/plain; charset=utf-8', 'Content-Encoding': enc });
-        res.end(encoders[enc](Buffer.from(body)));
+        res.end(encoders[enc]!(Buffer.from(body)));
       });
       for (const enc of Object.keys(encoders)) {
         const out = await fetchReadableText(`${srv.base}/${enc}`, LOOPBACK);
         assert.equal(out.text, body, enc);
         assert.equal(out.bytes, Buffer.byteLength(body), enc);
       }
-      assert.match(String(srv.requests[0].headers['accept-encoding']), /gzip/);
+      assert.match(String(srv.requests[0]!.headers['accept-encoding']), /gzip/);
     });
 
     it('reports a corrupt compressed body as a non-retryable failure', async () => {
@@ -358,7 +358,7 @@ describe('sources/url fetchReadableText', () => {
           return;
         }
         const location = n % 2 ? `/hop/${n - 1}` : `http://127.0.0.1:${srv.port}/hop/${n - 1}`;
-        res.writeHead(statuses[n % statuses.length], { Location: location });
+        res.writeHead(statuses[n % statuses.length]!, { Location: location });
         res.end();
       });
 
@@ -416,7 +416,7 @@ describe('sources/url fetchReadableText', () => {
       });
       const err = await expectSourceError(fetchReadableText(`${srv.base}/`, { ...LOOPBACK, maxBytes: 100 * 1024 }), 'SOURCE_TOO_LARGE');
       assert.equal(err.retryable, false);
-      assert.equal(srv.requests[0].headers['content-length'], undefined);
+      assert.equal(srv.requests[0]!.headers['content-length'], undefined);
       assert.ok(sent < 50 * 1024 * 1024, 'client must stop reading early');
     });
 
@@ -612,7 +612,7 @@ describe('sources/url fetchReadableText', () => {
       const out = await fetchReadableText(`http://2130706433:${srv.port}/`, { ...LOOPBACK, lookup });
       assert.equal(out.text, 'literal ok');
       assert.equal(calls, 0);
-      assert.equal(srv.requests[0].headers.host, `127.0.0.1:${srv.port}`);
+      assert.equal(srv.requests[0]!.headers.host, `127.0.0.1:${srv.port}`);
     });
   });
 });

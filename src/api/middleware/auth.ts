@@ -1,15 +1,10 @@
 import type { Context } from 'koa';
-import type { Accounts, AuthContext as SessionAuthContext } from '../../services/accounts';
-import type { ApiKeyGrant, ApiKeys } from '../../services/apiKeys';
+import type { Accounts } from '../../services/accounts';
+import type { ApiKeys } from '../../services/apiKeys';
 import type { RateLimits } from '../../services/rateLimits';
-import { forbidden, unauthenticated } from '../errors';
-import type { AuthMode } from '../route';
+import { forbidden, unauthenticated } from '../../errors';
+import type { AuthContext, AuthMode } from '../route';
 import { limitApiKey } from './rateLimit';
-
-/** The caller; `apiKey` is set when an API key, not a session, authenticated the request. */
-export interface AuthContext extends SessionAuthContext {
-  apiKey?: ApiKeyGrant;
-}
 
 /** Reads `Authorization: Bearer <token>` or `X-API-Key`, and resolves the caller. */
 export function createAuthenticator(accounts: Accounts, apiKeys: ApiKeys, limits: RateLimits) {

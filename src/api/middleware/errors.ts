@@ -1,5 +1,6 @@
 import type { Middleware } from 'koa';
-import { ApiError } from '../errors';
+import { AppError } from '../../errors';
+import { errorBody, statusOf } from '../errors';
 import type { Logger } from '../../logger';
 
 /**
@@ -11,30 +12,30 @@ export function errorHandler(logger: Logger): Middleware {
   return async (ctx, next) => {
     try {
       await next();
-      if (ctx.status === 404 && ctx.body === undefined) throw new ApiError('NOT_FOUND', `No route for ${ctx.method} ${ctx.path}`);
+      if (ctx.status === 404 && ctx.body === undefined) throw new AppError('NOT_FOUND', `No route for ${ctx.method} ${ctx.path}`);
     } catch (err) {
       const apiError = toApiError(err);
       if (apiError.code === 'INTERNAL') logger.error({ err, requestId: ctx.state.requestId }, 'unhandled error');
-      ctx.status = apiError.status;
-      ctx.body = apiError.toBody();
-      for (const [k, v] of Object.entries(apiError.headers ?? {})) ctx.set(k, v);
+      ctx.status = statusOf(apiError);
+      ctx.body = errorBody(apiError);
+      if (apiError.retryAfterSec !== undefined) ctx.set('Retry-After', String(apiError.retryAfterSec));
       // The unread rest of an oversized body would otherwise be taken for the next request.
       if (apiError.code === 'PAYLOAD_TOO_LARGE') ctx.set('Connection', 'close');
     }
   };
 }
 
-export function toApiError(err: unknown): ApiError {
-  if (err instanceof ApiError) return err;
+export function toApiError(err: unknown): AppError {
+  if (err instanceof AppError) return err;
   const e = err as { status?: number; type?: string; expose?: boolean; message?: string };
   switch (e?.status) {
     case 400:
-      return new ApiError('VALIDATION_FAILED', e.type === 'entity.parse.failed' || /JSON/i.test(e.message ?? '') ? 'Malformed JSON body' : (e.message ?? 'Bad request'));
+      return new AppError('VALIDATION_FAILED', e.type === 'entity.parse.failed' || /JSON/i.test(e.message ?? '') ? 'Malformed JSON body' : (e.message ?? 'Bad request'));
     case 413:
-      return new ApiError('PAYLOAD_TOO_LARGE', 'Request body is too large');
+      return new AppError('PAYLOAD_TOO_LARGE', 'Request body is too large');
     case 415:
-      return new ApiError('VALIDATION_FAILED', 'Unsupported Content-Type: send application/json');
+      return new AppError('VALIDATION_FAILED', 'Unsupported Content-Type: send application/json');
     default:
-      return new ApiError('INTERNAL', 'Internal server error');
+      return new AppError('INTERNAL', 'Internal server error');
   }
 }

@@ -1,9 +1,8 @@
 import type { Context } from 'koa';
 import type { ApiKeyGrant } from '../../services/apiKeys';
 import type { RateLimits } from '../../services/rateLimits';
-import { rateLimited } from '../errors';
-import type { RouteSpec } from '../route';
-import type { AuthContext } from './auth';
+import { rateLimited } from '../../errors';
+import type { AuthContext, RouteSpec } from '../route';
 
 // The endpoints that start generations: limited per user, whether a session or a key calls them.
 const CREATE_ROUTES = new Set(['post /v1/audios', 'post /v1/podcasts']);

@@ -1,9 +1,10 @@
 import { z } from 'zod';
 import type { AudioService } from '../../services/audios';
 import type { Storage } from '../../storage/types';
-import type { AuthContext } from '../middleware/auth';
+import type { AuthContext } from '../route';
 import { route } from '../route';
 import { sendStoredFile } from '../sendStoredFile';
+import { audioLookupResponse, audioView } from '../views';
 import { IdParams, idempotencyKeyOf, ListQuery } from './common';
 
 const CreateAudio = z.strictObject({
@@ -16,7 +17,7 @@ const CreateAudio = z.strictObject({
   format: z.enum(['mp3', 'wav']).default('mp3'),
 });
 
-export function audioRoutes(deps: { audios: AudioService; storage: Storage }) {
+export function audioRoutes(deps: { audios: AudioService; storage: Storage; publicUrl?: string }) {
   const { audios } = deps;
   return [
     route({
@@ -29,9 +30,9 @@ export function audioRoutes(deps: { audios: AudioService; storage: Storage }) {
       body: CreateAudio,
       responses: { 202: { description: 'Accepted: {id, status: "processing"}' } },
       handler: async (ctx, { body, auth }) => {
-        const res = await audios.create(auth!.user, body, idempotencyKeyOf(ctx));
-        ctx.status = res.status;
-        ctx.body = res.body;
+        const { id } = await audios.create(auth!.user, body, idempotencyKeyOf(ctx));
+        ctx.status = 202;
+        ctx.body = { id, status: 'processing' };
       },
     }),
     route({
@@ -44,7 +45,8 @@ export function audioRoutes(deps: { audios: AudioService; storage: Storage }) {
       query: ListQuery.extend({ type: z.enum(['tts', 'podcast']).optional() }),
       responses: { 200: { description: 'A page of audios' } },
       handler: async (ctx, { query, auth }) => {
-        ctx.body = await audios.list(auth!.user, query);
+        const page = await audios.list(auth!.user, query);
+        ctx.body = { ...page, items: page.items.map((a) => audioView(a, deps.publicUrl)) };
       },
     }),
     route({
@@ -57,7 +59,7 @@ export function audioRoutes(deps: { audios: AudioService; storage: Storage }) {
       params: IdParams,
       responses: { 200: { description: 'The audio, or its failure' }, 202: { description: 'Still processing, with progress' } },
       handler: async (ctx, { params, auth }) => {
-        const res = await audios.get(auth!.user, params.id);
+        const res = audioLookupResponse(await audios.get(auth!.user, params.id), deps.publicUrl);
         ctx.status = res.status;
         ctx.body = res.body;
       },
@@ -75,7 +77,7 @@ export function audioRoutes(deps: { audios: AudioService; storage: Storage }) {
         .refine((b) => b.title !== undefined || b.isPublic !== undefined, 'give title or isPublic'),
       responses: { 200: { description: 'The updated audio' } },
       handler: async (ctx, { params, body, auth }) => {
-        ctx.body = await audios.update(auth!.user, params.id, body);
+        ctx.body = audioLookupResponse(await audios.update(auth!.user, params.id, body), deps.publicUrl).body;
       },
     }),
     route({

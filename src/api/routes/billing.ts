@@ -2,8 +2,8 @@ import type { IncomingMessage } from 'node:http';
 import type { Middleware } from 'koa';
 import { z } from 'zod';
 import type { BillingService } from '../../services/billing';
-import type { AuthContext } from '../middleware/auth';
-import { ApiError, forbidden } from '../errors';
+import type { AuthContext } from '../route';
+import { AppError, forbidden } from '../../errors';
 import { route } from '../route';
 
 export const STRIPE_WEBHOOK_PATH = '/v1/webhooks/stripe';
@@ -38,7 +38,7 @@ async function readRawBody(req: IncomingMessage, maxBytes: number): Promise<Buff
   let size = 0;
   for await (const chunk of req) {
     size += (chunk as Buffer).length;
-    if (size > maxBytes) throw new ApiError('PAYLOAD_TOO_LARGE', 'Request body is too large');
+    if (size > maxBytes) throw new AppError('PAYLOAD_TOO_LARGE', 'Request body is too large');
     chunks.push(chunk as Buffer);
   }
   return Buffer.concat(chunks);

@@ -1,6 +1,6 @@
 import type { Context } from 'koa';
 import { z } from 'zod';
-import { ApiError } from '../errors';
+import { AppError } from '../../errors';
 
 export const IdParams = z.object({ id: z.uuid('must be a UUID') });
 
@@ -14,7 +14,7 @@ export function idempotencyKeyOf(ctx: Context): string | undefined {
   const raw = ctx.get('idempotency-key');
   if (raw === '') return undefined;
   if (raw.length > 255 || !/^[\x21-\x7e]+$/.test(raw)) {
-    throw new ApiError('VALIDATION_FAILED', 'Idempotency-Key must be 1–255 visible ASCII characters', {
+    throw new AppError('VALIDATION_FAILED', 'Idempotency-Key must be 1–255 visible ASCII characters', {
       fields: [{ field: 'header.Idempotency-Key', message: '1–255 visible ASCII characters' }],
     });
   }

@@ -2,7 +2,7 @@ import type { Knex } from 'knex';
 import { z } from 'zod';
 import type { Metrics } from '../../metrics';
 import type { TemporalGateway } from '../../temporal/client';
-import { ApiError } from '../errors';
+import { AppError } from '../../errors';
 import { route } from '../route';
 
 async function within<T>(ms: number, work: Promise<T>): Promise<T> {
@@ -51,7 +51,7 @@ export function healthRoutes(deps: { knex: Knex; temporal: TemporalGateway; metr
         };
         if (db.status === 'rejected' || temporal.status === 'rejected') {
           const down = Object.keys(checks).filter((k) => checks[k as keyof typeof checks] !== 'ok');
-          throw new ApiError('UNAVAILABLE', `Not ready: ${down.join(' and ')} unreachable`, { checks });
+          throw new AppError('UNAVAILABLE', `Not ready: ${down.join(' and ')} unreachable`, { checks });
         }
         ctx.body = { status: 'ready', checks };
       },

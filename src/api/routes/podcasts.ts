@@ -2,11 +2,12 @@ import { PassThrough } from 'node:stream';
 import { z } from 'zod';
 import type { Knex } from 'knex';
 import type { Storage } from '../../storage/types';
-import { etagOf, type PodcastService } from '../../services/podcasts';
-import { ApiError, notFound } from '../errors';
+import { AppError } from '../../errors';
+import { isFinished } from '../../jobs/podcastJob';
+import type { PodcastService } from '../../services/podcasts';
 import { sendStoredFile } from '../sendStoredFile';
 import { route } from '../route';
-import { jobView } from '../views';
+import { etagOf, jobView, podcastView, podcastWithJobView } from '../views';
 import { IdParams, idempotencyKeyOf, ListQuery } from './common';
 
 const ScriptLineIn = z.strictObject({
@@ -36,10 +37,8 @@ const CreatePodcast = z.strictObject({
   if (!url || !['http:', 'https:'].includes(url.protocol)) ctx.addIssue({ code: 'custom', path: ['sourceContent'], message: 'must be an http(s) URL when sourceType is url' });
 });
 
-const TERMINAL = ['completed', 'failed', 'canceled'];
-
-export function podcastRoutes(deps: { podcasts: PodcastService; knex: Knex; storage: Storage }) {
-  const { podcasts } = deps;
+export function podcastRoutes(deps: { podcasts: PodcastService; knex: Knex; storage: Storage; publicUrl?: string }) {
+  const { podcasts, publicUrl } = deps;
   return [
     route({
       method: 'post',
@@ -52,9 +51,9 @@ export function podcastRoutes(deps: { podcasts: PodcastService; knex: Knex; stor
       responses: { 202: { description: 'Accepted: the podcast and its job' } },
       handler: async (ctx, { body, auth }) => {
         const key = idempotencyKeyOf(ctx);
-        const res = await podcasts.create(auth!.user, body, key);
-        ctx.status = res.status;
-        ctx.body = res.body;
+        const { podcast, job } = await podcasts.create(auth!.user, body, key);
+        ctx.status = 202;
+        ctx.body = { podcast: podcastView(podcast, job, publicUrl), job: jobView(job) };
       },
     }),
     route({
@@ -67,7 +66,8 @@ export function podcastRoutes(deps: { podcasts: PodcastService; knex: Knex; stor
       query: ListQuery.extend({ status: z.enum(['draft', 'processing', 'completed', 'failed', 'canceled']).optional() }),
       responses: { 200: { description: 'A page of podcasts' } },
       handler: async (ctx, { query, auth }) => {
-        ctx.body = await podcasts.list(auth!.user, query);
+        const page = await podcasts.list(auth!.user, query);
+        ctx.body = { ...page, items: page.items.map((p) => podcastWithJobView(p, publicUrl)) };
       },
     }),
     route({
@@ -80,7 +80,7 @@ export function podcastRoutes(deps: { podcasts: PodcastService; knex: Knex; stor
       params: IdParams,
       responses: { 200: { description: 'The podcast' } },
       handler: async (ctx, { params, auth }) => {
-        ctx.body = await podcasts.view(auth!.user, params.id);
+        ctx.body = podcastWithJobView(await podcasts.get(auth!.user, params.id), publicUrl);
       },
     }),
     route({
@@ -93,10 +93,7 @@ export function podcastRoutes(deps: { podcasts: PodcastService; knex: Knex; stor
       params: IdParams,
       responses: { 200: { description: 'The job' }, 304: { description: 'Unchanged since the ETag' } },
       handler: async (ctx, { params, auth }) => {
-        const p = await podcasts.owned(auth!.user, params.id);
-        const job = await podcasts.latestJob(p.id);
-        if (!job) throw notFound('Job');
-        const body = jobView(job);
+        const body = jobView(await podcasts.jobOf(auth!.user, params.id));
         const etag = etagOf(body);
         ctx.set('ETag', etag);
         ctx.set('Cache-Control', 'no-cache');
@@ -117,7 +114,7 @@ export function podcastRoutes(deps: { podcasts: PodcastService; knex: Knex; stor
       params: IdParams,
       responses: { 200: { description: 'text/event-stream of job snapshots', contentType: 'text/event-stream' } },
       handler: async (ctx, { params, auth }) => {
-        const p = await podcasts.owned(auth!.user, params.id);
+        await podcasts.owned(auth!.user, params.id);
         const stream = new PassThrough();
         ctx.status = 200;
         ctx.type = 'text/event-stream';
@@ -133,7 +130,7 @@ export function podcastRoutes(deps: { podcasts: PodcastService; knex: Knex; stor
         void (async () => {
           let idle = 0;
           while (!closed) {
-            const job = await podcasts.latestJob(p.id).catch(() => null);
+            const job = await podcasts.jobOf(auth!.user, params.id).catch(() => null);
             if (job) {
               const snapshot = JSON.stringify(jobView(job));
               if (snapshot !== last) {
@@ -141,7 +138,7 @@ export function podcastRoutes(deps: { podcasts: PodcastService; knex: Knex; stor
                 last = snapshot;
                 idle = 0;
               }
-              if (TERMINAL.includes(job.status)) break;
+              if (isFinished(job.status)) break;
             }
             if (++idle % 30 === 0) stream.write(': keep-alive\n\n');
             await new Promise((r) => setTimeout(r, 500));
@@ -161,7 +158,7 @@ export function podcastRoutes(deps: { podcasts: PodcastService; knex: Knex; stor
       body: z.strictObject({ script: z.array(ScriptLineIn).min(1).max(2000) }),
       responses: { 200: { description: 'The podcast with its new script' } },
       handler: async (ctx, { params, body, auth }) => {
-        ctx.body = await podcasts.updateScript(auth!.user, params.id, body.script);
+        ctx.body = podcastWithJobView(await podcasts.updateScript(auth!.user, params.id, body.script), publicUrl);
       },
     }),
     route({
@@ -175,7 +172,7 @@ export function podcastRoutes(deps: { podcasts: PodcastService; knex: Knex; stor
       responses: { 202: { description: 'The job that now runs' } },
       handler: async (ctx, { params, auth }) => {
         ctx.status = 202;
-        ctx.body = await podcasts.generate(auth!.user, params.id);
+        ctx.body = { job: jobView(await podcasts.generate(auth!.user, params.id)) };
       },
     }),
     route({
@@ -189,7 +186,7 @@ export function podcastRoutes(deps: { podcasts: PodcastService; knex: Knex; stor
       responses: { 202: { description: 'Cancellation requested' } },
       handler: async (ctx, { params, auth }) => {
         ctx.status = 202;
-        ctx.body = await podcasts.cancel(auth!.user, params.id);
+        ctx.body = { job: jobView(await podcasts.cancel(auth!.user, params.id)) };
       },
     }),
     route({
@@ -203,7 +200,7 @@ export function podcastRoutes(deps: { podcasts: PodcastService; knex: Knex; stor
       responses: { 200: { description: 'audio/mpeg', contentType: 'audio/mpeg' }, 206: { description: 'Partial content' } },
       handler: async (ctx, { params, auth }) => {
         const p = await podcasts.owned(auth!.user, params.id);
-        if (p.status !== 'completed' || !p.audio_url) throw new ApiError('NOT_FOUND', 'This podcast has no audio yet');
+        if (p.status !== 'completed' || !p.audio_url) throw new AppError('NOT_FOUND', 'This podcast has no audio yet');
         await sendStoredFile(ctx, deps.storage, deps.storage.keyOf(p.audio_url), { contentType: 'audio/mpeg', filename: `${p.title ?? 'podcast'}.mp3` });
       },
     }),

@@ -1,6 +1,7 @@
 import type { Knex } from 'knex';
 import { z } from 'zod';
-import { Voice } from '../../models';
+import type { Voice } from '../../models';
+import { listVoices } from '../../services/voices';
 import { route } from '../route';
 
 export function voiceView(v: Voice, renderedLocally = false) {
@@ -48,10 +49,7 @@ export function voiceRoutes(knex: Knex, providerKeys: { openai: boolean; elevenl
       query: z.object({ language: z.string().max(20).optional(), provider: z.string().max(20).optional() }),
       responses: { 200: { description: 'Voices', schema: z.object({ items: z.array(VoiceSchema) }) } },
       handler: async (ctx, { query }) => {
-        const q = Voice.query(knex).where('is_active', true).orderBy([{ column: 'sort_order' }, { column: 'id' }]);
-        if (query.language) q.where('language', query.language);
-        if (query.provider) q.where('provider', query.provider);
-        ctx.body = { items: (await q).map((v) => voiceView(v, local(v))) };
+        ctx.body = { items: (await listVoices(knex, query)).map((v) => voiceView(v, local(v))) };
       },
     }),
   ];

@@ -33,8 +33,8 @@ export interface JsonCompletion {
 }
 
 export interface ScriptLlm {
-  /** T documents what the caller expects; the value is still unvalidated. */
-  completeJson<T = unknown>(args: JsonCompletionArgs): Promise<JsonCompletion>;
+  /** The model's answer parsed as JSON; the caller validates it. */
+  completeJson(args: JsonCompletionArgs): Promise<JsonCompletion>;
 }
 
 const DEFAULT_TIMEOUT_MS = 180_000;

@@ -6,7 +6,7 @@ import {
   writeLocalScript,
   type LocalScriptInput,
   type ScriptLine,
-} from '../../src/sources/localScriptWriter';
+} from '../../src/script/localWriter';
 import { normaliseText, splitSentences } from '../../src/sources/text';
 
 const HOST = 'voice-host-1';
@@ -40,19 +40,19 @@ function input(overrides: Partial<LocalScriptInput> = {}): LocalScriptInput {
 
 function contentLines(lines: ScriptLine[], language: string, title?: string | null, style?: LocalScriptInput['style']): ScriptLine[] {
   const { opening, closing } = framingLines(language, title, style);
-  assert.equal(lines[0].text, opening, 'the script opens with the fixed opening');
+  assert.equal(lines[0]!.text, opening, 'the script opens with the fixed opening');
   const rest = lines.slice(1);
-  return rest.length > 0 && rest[rest.length - 1].text === closing ? rest.slice(0, -1) : rest;
+  return rest.length > 0 && rest[rest.length - 1]!.text === closing ? rest.slice(0, -1) : rest;
 }
 
 /** Common invariants of every script. */
 function assertWellFormed(lines: ScriptLine[], inp: LocalScriptInput): ScriptLine[] {
   assert.ok(lines.length >= 2);
-  assert.equal(lines[0].role, 'host', 'host speaks first');
+  assert.equal(lines[0]!.role, 'host', 'host speaks first');
   for (let i = 0; i < lines.length; i++) {
-    const l = lines[i];
+    const l = lines[i]!;
     assert.equal(l.voiceId, l.role === 'host' ? inp.hostVoiceId : inp.guestVoiceId);
-    if (i > 0) assert.notEqual(l.role, lines[i - 1].role, `lines ${i - 1} and ${i} have the same speaker`);
+    if (i > 0) assert.notEqual(l.role, lines[i - 1]!.role, `lines ${i - 1} and ${i} have the same speaker`);
     assert.equal(l.text, l.text.trim());
     assert.ok(l.text.length > 0);
   }
@@ -74,7 +74,7 @@ function assertWellFormed(lines: ScriptLine[], inp: LocalScriptInput): ScriptLin
   return content;
 }
 
-describe('sources/localScriptWriter', () => {
+describe('script/localWriter', () => {
   it('is deterministic', () => {
     const a = writeLocalScript(input());
     const b = writeLocalScript(structuredClone(input()));
@@ -90,7 +90,7 @@ describe('sources/localScriptWriter', () => {
     const got = content.flatMap((l) => splitSentences(l.text, 'en-US'));
     assert.deepEqual(got, expected, 'all sentences, in order, no repeats, no padding');
     // Content starts with the guest right after the host's opening, and the host closes.
-    assert.equal(content[0].role, 'guest');
+    assert.equal(content[0]!.role, 'guest');
     assert.deepEqual(lines[lines.length - 1], { role: 'host', text: framingLines('en-US', inp.title).closing, voiceId: HOST });
     // Turns never span a paragraph break.
     for (const l of content) assert.ok(!l.text.includes('\n'));
@@ -98,27 +98,27 @@ describe('sources/localScriptWriter', () => {
 
   it('frames English scripts in English', () => {
     const lines = writeLocalScript(input());
-    assert.equal(lines[0].text, 'Welcome. Today: The Rise of Podcasts.');
-    assert.equal(lines[lines.length - 1].text, "That's all for today. Thanks for listening.");
-    assert.equal(writeLocalScript(input({ title: 'Why now?' }))[0].text, 'Welcome. Today: Why now?');
+    assert.equal(lines[0]!.text, 'Welcome. Today: The Rise of Podcasts.');
+    assert.equal(lines[lines.length - 1]!.text, "That's all for today. Thanks for listening.");
+    assert.equal(writeLocalScript(input({ title: 'Why now?' }))[0]!.text, 'Welcome. Today: Why now?');
     const untitled = writeLocalScript(input({ title: null }));
-    assert.equal(untitled[0].text, framingLines('en', null).opening);
-    assert.ok(!untitled[0].text.includes('Today:'));
+    assert.equal(untitled[0]!.text, framingLines('en', null).opening);
+    assert.ok(!untitled[0]!.text.includes('Today:'));
   });
 
   it('frames Chinese scripts in Chinese and keeps Chinese content verbatim', () => {
     const inp = input({ language: 'zh-CN', text: ZH_SOURCE, title: '人工智能与播客' });
     const lines = writeLocalScript(inp);
-    assert.equal(lines[0].text, '欢迎收听。今天我们来聊：人工智能与播客。');
-    assert.match(lines[lines.length - 1].text, /感谢收听/);
+    assert.equal(lines[0]!.text, '欢迎收听。今天我们来聊：人工智能与播客。');
+    assert.match(lines[lines.length - 1]!.text, /感谢收听/);
     const content = assertWellFormed(lines, inp);
     assert.deepEqual(
       content.flatMap((l) => splitSentences(l.text, 'zh')),
       splitSentences(normaliseText(ZH_SOURCE), 'zh'),
     );
     // zh* selects Chinese framing regardless of region; other tags get English.
-    assert.match(writeLocalScript(input({ language: 'zh-TW', text: ZH_SOURCE }))[0].text, /^欢迎收听/);
-    assert.match(writeLocalScript(input({ language: 'fr', text: ZH_SOURCE }))[0].text, /^Welcome/);
+    assert.match(writeLocalScript(input({ language: 'zh-TW', text: ZH_SOURCE }))[0]!.text, /^欢迎收听/);
+    assert.match(writeLocalScript(input({ language: 'fr', text: ZH_SOURCE }))[0]!.text, /^Welcome/);
   });
 
   it('sizes a long source to the target, truncating at a sentence boundary', () => {
@@ -155,7 +155,7 @@ describe('sources/localScriptWriter', () => {
     assert.ok(content.length >= 2);
     for (const l of content) assert.ok(l.text.length <= MAX_TURN_CHARS);
     assert.equal(content.map((l) => l.text).join(' '), runOn);
-    for (let i = 1; i < lines.length; i++) assert.notEqual(lines[i].role, lines[i - 1].role);
+    for (let i = 1; i < lines.length; i++) assert.notEqual(lines[i]!.role, lines[i - 1]!.role);
   });
 
   it('keeps strict alternation even when the turns cannot be evened out for the closing', () => {
@@ -185,7 +185,7 @@ describe('sources/localScriptWriter', () => {
     const casual = writeLocalScript(input({ style: 'casual' }));
     const formal = writeLocalScript(input({ style: 'formal' }));
     assertWellFormed(formal, input({ style: 'formal' }));
-    assert.notEqual(formal[formal.length - 1].text, casual[casual.length - 1].text);
+    assert.notEqual(formal[formal.length - 1]!.text, casual[casual.length - 1]!.text);
     const sentences = (ls: ScriptLine[], style: LocalScriptInput['style']) =>
       contentLines(ls, 'en', 'The Rise of Podcasts', style).flatMap((l) => splitSentences(l.text, 'en'));
     assert.deepEqual(sentences(formal, 'formal'), sentences(casual, 'casual'));

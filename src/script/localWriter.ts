@@ -1,4 +1,4 @@
-import { chunkSpans, estimateSpeechSeconds, normaliseText, sentenceSpans, type TextSpan } from './text';
+import { chunkSpans, estimateSpeechSeconds, normaliseText, sentenceSpans, type TextSpan } from '../sources/text';
 
 /**
  * Offline script writer, used when no LLM is configured.
@@ -125,10 +125,11 @@ function selectUnits(source: string, language: string, budgetSec: number): TextS
     if (kept.length === 0 && sec > budgetSec) {
       // Even the first sentence is over budget: keep as many of its pieces as
       // fit (at least one) rather than blowing far past the target.
-      const first = pieces(s);
-      const out: TextSpan[] = [first[0]];
-      let firstUsed = spanSeconds(source, first[0], language);
-      for (const p of first.slice(1)) {
+      const [head, ...rest] = pieces(s);
+      if (!head) return [];
+      const out: TextSpan[] = [head];
+      let firstUsed = spanSeconds(source, head, language);
+      for (const p of rest) {
         const psec = spanSeconds(source, p, language);
         if (firstUsed + psec > budgetSec) break;
         firstUsed += psec;
@@ -148,12 +149,14 @@ function groupTurns(source: string, units: TextSpan[], language: string, shape: 
   let turn: TextSpan[] = [];
   for (const unit of units) {
     const last = turn[turn.length - 1];
+    const opening = turn[0];
     const canJoin =
       last !== undefined &&
+      opening !== undefined &&
       turn.length < shape.maxSentences &&
       !source.slice(last.end, unit.start).includes('\n') &&
-      unit.end - turn[0].start <= MAX_TURN_CHARS &&
-      estimateSpeechSeconds(source.slice(turn[0].start, last.end), language) < shape.softTurnSec;
+      unit.end - opening.start <= MAX_TURN_CHARS &&
+      estimateSpeechSeconds(source.slice(opening.start, last.end), language) < shape.softTurnSec;
     if (canJoin) {
       turn.push(unit);
     } else {
@@ -166,11 +169,9 @@ function groupTurns(source: string, units: TextSpan[], language: string, shape: 
 }
 
 function canMerge(source: string, a: TextSpan[], b: TextSpan[]): boolean {
-  return (
-    a.length + b.length <= MAX_TURN_SENTENCES &&
-    !source.slice(a[a.length - 1].end, b[0].start).includes('\n') &&
-    b[b.length - 1].end - a[0].start <= MAX_TURN_CHARS
-  );
+  const [aFirst, aLast, bFirst, bLast] = [a[0], a[a.length - 1], b[0], b[b.length - 1]];
+  if (!aFirst || !aLast || !bFirst || !bLast) return false;
+  return a.length + b.length <= MAX_TURN_SENTENCES && !source.slice(aLast.end, bFirst.start).includes('\n') && bLast.end - aFirst.start <= MAX_TURN_CHARS;
 }
 
 /**
@@ -182,16 +183,17 @@ function makeTurnCountOdd(source: string, turns: TextSpan[][]): boolean {
   if (turns.length % 2 === 1) return true;
   // Splitting the last multi-sentence turn adds exactly one turn.
   for (let i = turns.length - 1; i >= 0; i--) {
-    if (turns[i].length > 1) {
-      const t = turns[i];
+    const t = turns[i]!;
+    if (t.length > 1) {
       turns.splice(i, 1, t.slice(0, -1), t.slice(-1));
       return true;
     }
   }
   // Otherwise merging one adjacent pair removes exactly one.
   for (let i = turns.length - 2; i >= 0; i--) {
-    if (canMerge(source, turns[i], turns[i + 1])) {
-      turns.splice(i, 2, [...turns[i], ...turns[i + 1]]);
+    const [a, b] = [turns[i]!, turns[i + 1]!];
+    if (canMerge(source, a, b)) {
+      turns.splice(i, 2, [...a, ...b]);
       return true;
     }
   }
@@ -225,7 +227,7 @@ export function writeLocalScript(input: LocalScriptInput): ScriptLine[] {
   const lines: ScriptLine[] = [host(opening)];
   turns.forEach((turn, i) => {
     // A turn is one contiguous slice of the source, so it is the source's own words.
-    const text = source.slice(turn[0].start, turn[turn.length - 1].end);
+    const text = source.slice(turn[0]!.start, turn[turn.length - 1]!.end);
     lines.push(i % 2 === 0 ? guest(text) : host(text));
   });
   // Strict alternation matters more than the sign-off when the turns can't be evened out.

@@ -1,0 +1,121 @@
+import type { Knex } from 'knex';
+import type { JobStatus, PodcastJob } from '../models';
+import { podcastJobKey, releaseQuota } from '../services/quota';
+
+/**
+ * The life of a podcast job, in one place: the API's services and the worker's activities both
+ * move a job through these functions, so a status rule is written once.
+ *
+ *   pending → analyzing → scripting → (draft: waiting for approval) → synthesizing → processing
+ *     → completed | failed | canceled
+ *
+ * A finished job never changes again; progress never goes down; failing or canceling a job
+ * releases its quota reservation in the same transaction.
+ */
+export const FINISHED_STATUSES: readonly JobStatus[] = ['completed', 'failed', 'canceled'];
+
+export const isFinished = (status: JobStatus) => FINISHED_STATUSES.includes(status);
+
+type Db = Knex | Knex.Transaction;
+
+const inTransaction = <T>(db: Db, work: (trx: Knex.Transaction) => Promise<T>): Promise<T> =>
+  'isTransaction' in db && db.isTransaction ? work(db as Knex.Transaction) : (db as Knex).transaction(work);
+
+/** The podcast's newest job (a retry creates a new one). */
+export function latestJob(db: Db, podcastId: string): Promise<PodcastJob | undefined> {
+  return db('podcast_jobs').where({ podcast_id: podcastId }).orderBy('created_at', 'desc').orderBy('id').first();
+}
+
+/** The newest job of each podcast, for a page of them. */
+export async function latestJobs(db: Db, podcastIds: string[]): Promise<Map<string, PodcastJob>> {
+  if (podcastIds.length === 0) return new Map();
+  const jobs: PodcastJob[] = await db('podcast_jobs')
+    .distinctOn('podcast_id')
+    .whereIn('podcast_id', podcastIds)
+    .orderBy([{ column: 'podcast_id' }, { column: 'created_at', order: 'desc' }]);
+  return new Map(jobs.map((j) => [j.podcast_id, j]));
+}
+
+/** A new pending job for a podcast that is (again) processing. */
+export async function openJob(trx: Knex.Transaction, podcastId: string): Promise<PodcastJob> {
+  const [job] = await trx('podcast_jobs').insert({ podcast_id: podcastId, status: 'pending' }).returning('*');
+  if (!job) throw new Error('insert returned no job');
+  await trx('podcasts').where({ id: podcastId }).update({ status: 'processing', updated_at: trx.fn.now() });
+  return job;
+}
+
+/** Mirrors a workflow stage; a finished job is left alone and progress never goes down. */
+export async function recordStage(knex: Knex, a: { podcastId: string; jobId: string; status: JobStatus; progress: number; currentStep: string }) {
+  await knex.transaction(async (trx) => {
+    const n = await trx('podcast_jobs')
+      .where({ id: a.jobId })
+      .whereNotIn('status', FINISHED_STATUSES)
+      .update({
+        status: a.status,
+        progress: trx.raw('GREATEST(progress, ?)', [a.progress]),
+        current_step: a.currentStep.slice(0, 50),
+        started_at: trx.raw('COALESCE(started_at, NOW())'),
+      });
+    if (n) await trx('podcasts').where({ id: a.podcastId }).update({ status: 'processing', updated_at: trx.fn.now() });
+  });
+}
+
+/** Progress and step text of a running stage, never lowering progress. */
+export async function recordProgress(db: Db, jobId: string, whileStatus: JobStatus, progress: number, currentStep: string) {
+  await db('podcast_jobs')
+    .where({ id: jobId, status: whileStatus })
+    .update({ progress: db.raw('GREATEST(progress, ?)', [progress]), current_step: currentStep.slice(0, 50) });
+}
+
+/** A review run parks here: the podcast shows as draft until its script is approved. */
+export async function markDraft(knex: Knex, a: { podcastId: string; jobId: string }) {
+  await knex.transaction(async (trx) => {
+    await trx('podcasts').where({ id: a.podcastId }).update({ status: 'draft', updated_at: trx.fn.now() });
+    await trx('podcast_jobs').where({ id: a.jobId }).whereNotIn('status', FINISHED_STATUSES).update({ current_step: 'Waiting for script approval' });
+  });
+}
+
+/**
+ * Ends an unfinished job as failed or canceled and releases its reservation, in one transaction.
+ * Returns false when the job had already finished (nothing changes then, but an open
+ * reservation is still released: that is always safe).
+ */
+export async function endJob(
+  db: Db,
+  a: { podcastId: string; jobId: string } & ({ status: 'canceled' } | { status: 'failed'; code: string; message: string }),
+): Promise<boolean> {
+  return inTransaction(db, async (trx) => {
+    const n = await trx('podcast_jobs')
+      .where({ id: a.jobId })
+      .whereNotIn('status', FINISHED_STATUSES)
+      .update(
+        a.status === 'failed'
+          ? { status: 'failed', error_code: a.code.slice(0, 50), error_message: a.message, completed_at: trx.fn.now() }
+          : { status: 'canceled', current_step: 'Canceled', completed_at: trx.fn.now() },
+      );
+    if (n) await trx('podcasts').where({ id: a.podcastId }).update({ status: a.status, updated_at: trx.fn.now() });
+    await releaseQuota(trx, podcastJobKey(a.jobId));
+    return n > 0;
+  });
+}
+
+/** Locks a job for its completion transaction; undefined when it has finished meanwhile. */
+export async function lockUnfinishedJob(trx: Knex.Transaction, jobId: string): Promise<PodcastJob | undefined> {
+  const job = await trx('podcast_jobs').where({ id: jobId }).forUpdate().first();
+  return job && !isFinished(job.status) ? job : undefined;
+}
+
+/** The last step of a completion transaction: the podcast's audio and the job's end. */
+export async function markCompleted(
+  trx: Knex.Transaction,
+  a: { podcastId: string; jobId: string; audioUrl: string; duration: number; provider: string | null },
+) {
+  await trx('podcasts').where({ id: a.podcastId }).update({
+    audio_url: a.audioUrl,
+    duration: a.duration,
+    status: 'completed',
+    tts_provider: a.provider,
+    updated_at: trx.fn.now(),
+  });
+  await trx('podcast_jobs').where({ id: a.jobId }).update({ status: 'completed', progress: 100, current_step: 'Done', completed_at: trx.fn.now() });
+}
