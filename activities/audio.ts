@@ -30,7 +30,12 @@ export function createAudioActivities({ knex, storage, providers }: ActivityDeps
       await knex('audio_jobs')
         .where({ id: a.audioId })
         .whereNotIn('status', ['completed', 'failed'])
-        .update({ status: a.status, progress: knex.raw('GREATEST(progress, ?)', [a.progress]), current_step: a.currentStep.slice(0, 50), started_at: knex.raw('COALESCE(started_at, NOW())') });
+        .update({
+          status: a.status,
+          progress: knex.raw('GREATEST(progress, ?)', [a.progress]),
+          current_step: a.currentStep.slice(0, 50),
+          started_at: knex.raw('COALESCE(started_at, NOW())'),
+        });
     },
 
     /** How many provider-sized chunks the text makes. */
@@ -75,7 +80,11 @@ export function createAudioActivities({ knex, storage, providers }: ActivityDeps
       const key = `audios/${a.audioId}/audio.${format}`;
       const ctx = Context.current();
       return withTempDir(async (dir) => {
-        const paths = await localCopies(storage, a.segments.map((s) => s.key), dir);
+        const paths = await localCopies(
+          storage,
+          a.segments.map((s) => s.key),
+          dir,
+        );
         const out = path.join(dir, `audio.${format}`);
         const result = await stitch({
           segments: paths.map((p, i) => ({ path: p, pauseAfterMs: i === paths.length - 1 ? 0 : PAUSE_BETWEEN_CHUNKS_MS })),

@@ -19,7 +19,12 @@ export function asActivityFailure(err: unknown): unknown {
   }
   if (err instanceof SourceError) return ApplicationFailure.create({ type: err.code, message: err.message, nonRetryable: !err.retryable });
   if (err instanceof QuotaExceededError) {
-    return ApplicationFailure.create({ type: 'QUOTA_EXCEEDED', message: err.message, nonRetryable: true, details: [{ required: err.required, available: err.available }] });
+    return ApplicationFailure.create({
+      type: 'QUOTA_EXCEEDED',
+      message: err.message,
+      nonRetryable: true,
+      details: [{ required: err.required, available: err.available }],
+    });
   }
   return err;
 }

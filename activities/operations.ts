@@ -41,7 +41,9 @@ export function createOperationsActivities({ knex, config, storage }: ActivityDe
         const reset = await trx('users')
           .where('quota_reset_at', '<=', trx.fn.now())
           .update({ quota_used: 0, quota_reset_at: trx.raw(nextMonth), updated_at: trx.fn.now() });
-        const scheduled = await trx('users').whereNull('quota_reset_at').update({ quota_reset_at: trx.raw(nextMonth) });
+        const scheduled = await trx('users')
+          .whereNull('quota_reset_at')
+          .update({ quota_reset_at: trx.raw(nextMonth) });
         const { rows } = await trx.raw(`SELECT ${nextMonth} AS next`);
         return { reset, scheduled, nextResetAt: (rows[0].next as Date).toISOString() };
       });
@@ -81,6 +83,11 @@ async function asBackupActivity<T>(work: () => Promise<T>): Promise<T> {
     return await work();
   } catch (err) {
     if (!(err instanceof BackupError)) throw err;
-    throw ApplicationFailure.create({ type: err.code, message: err.message, nonRetryable: true, ...(err.details === undefined ? {} : { details: [err.details] }) });
+    throw ApplicationFailure.create({
+      type: err.code,
+      message: err.message,
+      nonRetryable: true,
+      ...(err.details === undefined ? {} : { details: [err.details] }),
+    });
   }
 }

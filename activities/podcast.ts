@@ -59,7 +59,10 @@ export function createPodcastActivities({ knex, storage, providers, config }: Ac
             signal: Context.current().cancellationSignal,
           });
           text = page.text;
-          if (!p.title && page.title) await knex('podcasts').where({ id: p.id }).update({ title: page.title.slice(0, 200) });
+          if (!p.title && page.title)
+            await knex('podcasts')
+              .where({ id: p.id })
+              .update({ title: page.title.slice(0, 200) });
         } else if (p.source_type === 'topic') {
           if (!providers.llm) throw invalid('A topic needs an LLM: set OPENAI_API_KEY', 'LLM_NOT_CONFIGURED');
           text = normaliseText(p.source_content);
@@ -107,7 +110,9 @@ export function createPodcastActivities({ knex, storage, providers, config }: Ac
           style,
         }).map((l) => ({ role: l.role, text: l.text, voice_id: l.voiceId }));
       });
-      await knex('podcasts').where({ id: p.id }).update({ script: jsonb(knex, lines), updated_at: knex.fn.now() });
+      await knex('podcasts')
+        .where({ id: p.id })
+        .update({ script: jsonb(knex, lines), updated_at: knex.fn.now() });
       return { lines: lines.length };
     },
 
@@ -143,7 +148,14 @@ export function createPodcastActivities({ knex, storage, providers, config }: Ac
       const existing = await knex('podcast_segments').where({ podcast_id: a.podcastId, line_index: a.index, text_hash: hash }).first();
       let ref: SegmentRef;
       if (existing && (await storage.exists(existing.storage_key))) {
-        ref = { index: a.index, key: existing.storage_key, duration: existing.duration, chars: existing.chars, provider: existing.provider, apiCost: existing.api_cost };
+        ref = {
+          index: a.index,
+          key: existing.storage_key,
+          duration: existing.duration,
+          chars: existing.chars,
+          provider: existing.provider,
+          apiCost: existing.api_cost,
+        };
       } else {
         const spoken = await classified(() =>
           speakToStorage(storage, { key, text: line.text, language: row.language, speed: 1, voice, signal: Context.current().cancellationSignal }),
@@ -183,7 +195,11 @@ export function createPodcastActivities({ knex, storage, providers, config }: Ac
       const ctx = Context.current();
       const key = `podcasts/${a.podcastId}/podcast-${a.jobId}.mp3`;
       return withTempDir(async (dir) => {
-        const paths = await localCopies(storage, a.segments.map((s) => s.key), dir);
+        const paths = await localCopies(
+          storage,
+          a.segments.map((s) => s.key),
+          dir,
+        );
         let lastBeat = 0;
         const out = path.join(dir, 'podcast.mp3');
         const result = await stitch({
@@ -199,7 +215,9 @@ export function createPodcastActivities({ knex, storage, providers, config }: Ac
             ctx.heartbeat({ fraction });
             if (Date.now() - lastBeat < 2000) return;
             lastBeat = Date.now();
-            recordProgress(knex, a.jobId, 'processing', 90 + Math.floor(fraction * 9), `Stitching audio (${Math.round(fraction * 100)}%)`).catch(() => undefined);
+            recordProgress(knex, a.jobId, 'processing', 90 + Math.floor(fraction * 9), `Stitching audio (${Math.round(fraction * 100)}%)`).catch(
+              () => undefined,
+            );
           },
         });
         await storage.putFile(key, out, contentTypeOf('mp3'));

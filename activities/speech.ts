@@ -46,21 +46,23 @@ export async function speakToStorage(
   storage: Storage,
   args: { key: string; text: string; language: string; speed: number; voice: ResolvedVoice; signal?: AbortSignal },
 ): Promise<{ duration: number; bytes: number; characters: number; apiCost: number | null }> {
-  return whileHeartbeating(() => withTempDir(async (dir) => {
-    const file = path.join(dir, `speech.${args.voice.format}`);
-    const result = await args.voice.provider.synthesize({
-      text: args.text,
-      providerVoice: args.voice.providerVoice,
-      language: args.language,
-      speed: args.speed,
-      format: args.voice.format,
-      outputPath: file,
-      signal: args.signal,
-    });
-    const duration = await probeDuration(file, args.signal, { estimate: true });
-    await storage.putFile(args.key, file, contentTypeOf(args.voice.format));
-    return { duration, bytes: result.bytes, characters: result.characters, apiCost: result.apiCost };
-  }));
+  return whileHeartbeating(() =>
+    withTempDir(async (dir) => {
+      const file = path.join(dir, `speech.${args.voice.format}`);
+      const result = await args.voice.provider.synthesize({
+        text: args.text,
+        providerVoice: args.voice.providerVoice,
+        language: args.language,
+        speed: args.speed,
+        format: args.voice.format,
+        outputPath: file,
+        signal: args.signal,
+      });
+      const duration = await probeDuration(file, args.signal, { estimate: true });
+      await storage.putFile(args.key, file, contentTypeOf(args.voice.format));
+      return { duration, bytes: result.bytes, characters: result.characters, apiCost: result.apiCost };
+    }),
+  );
 }
 
 /** Paths ffmpeg can read for stored keys: in place for local storage, else downloaded into dir. */

@@ -284,8 +284,26 @@ async function fakeRun(stack: TestStack, openai: FakeOpenAi, token: string, labe
 function englishArticle(minChars: number): string {
   const who = ['The engineer', 'A listener', 'Our guest', 'The research team', 'A small studio', 'The city library', 'An old radio host', 'The new intern'];
   const did = ['explained', 'questioned', 'rebuilt', 'recorded', 'measured', 'described', 'compared', 'simplified'];
-  const what = ['the way long jobs survive a restart', 'how voices are mixed into one file', 'why every second is charged once', 'the cost of waiting for a slow service', 'a script that two people can read aloud', 'the sound of a quiet morning', 'the history of spoken news', 'a plan for the next season'];
-  const when = ['before lunch', 'on a rainy Tuesday', 'after a long week', 'in front of a live audience', 'without any notes', 'during the night shift', 'with great patience', 'for the first time'];
+  const what = [
+    'the way long jobs survive a restart',
+    'how voices are mixed into one file',
+    'why every second is charged once',
+    'the cost of waiting for a slow service',
+    'a script that two people can read aloud',
+    'the sound of a quiet morning',
+    'the history of spoken news',
+    'a plan for the next season',
+  ];
+  const when = [
+    'before lunch',
+    'on a rainy Tuesday',
+    'after a long week',
+    'in front of a live audience',
+    'without any notes',
+    'during the night shift',
+    'with great patience',
+    'for the first time',
+  ];
   const paragraphs: string[] = [];
   let sentences: string[] = [];
   let chars = 0;
@@ -339,11 +357,7 @@ function renderTables(header: string[], rows: string[][]) {
   const numeric = header.map((_, i) => rows.every((r) => /^[-\d.×–]+$/.test(r[i]!) || r[i] === '–'));
   const cell = (s: string, i: number) => (numeric[i] ? s.padStart(widths[i]!) : s.padEnd(widths[i]!));
   const plain = [header.map(cell).join('  '), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map((r) => r.map(cell).join('  '))];
-  const md = [
-    `| ${header.join(' | ')} |`,
-    `|${numeric.map((n) => (n ? '---:' : '---')).join('|')}|`,
-    ...rows.map((r) => `| ${r.join(' | ')} |`),
-  ];
+  const md = [`| ${header.join(' | ')} |`, `|${numeric.map((n) => (n ? '---:' : '---')).join('|')}|`, ...rows.map((r) => `| ${r.join(' | ')} |`)];
   return { plain: plain.join('\n'), md: md.join('\n') };
 }
 
@@ -408,7 +422,19 @@ async function main() {
     fakeRow(c100, 'fake TTS 200 ms'),
     fakeRow(c1000, 'fake TTS 200 ms'),
     fakeRow(s100, 'fake TTS 200 ms, sequential'),
-    ['local 10-min podcast', String(localRun.lines), String(local.config.SYNTH_CONCURRENCY), f1(localRun.wallS), f1(localPhases.synthS), f1(localPhases.stitchS), '–', '–', '–', f1(localRun.audioS), `${f1(rtf)}×`],
+    [
+      'local 10-min podcast',
+      String(localRun.lines),
+      String(local.config.SYNTH_CONCURRENCY),
+      f1(localRun.wallS),
+      f1(localPhases.synthS),
+      f1(localPhases.stitchS),
+      '–',
+      '–',
+      '–',
+      f1(localRun.audioS),
+      `${f1(rtf)}×`,
+    ],
   ];
   const { plain, md } = renderTables(header, rows);
   console.log(`\nresults (total bench time ${f1((performance.now() - t0) / 1000)} s)\n`);

@@ -11,8 +11,7 @@ export async function up(knex: Knex): Promise<void> {
   const uuidOssp = await knex.raw(`SELECT 1 FROM pg_available_extensions WHERE name = 'uuid-ossp'`);
   if (uuidOssp.rows.length > 0) await knex.raw('CREATE EXTENSION IF NOT EXISTS "uuid-ossp"');
 
-  const uuidPk = (t: Knex.CreateTableBuilder) =>
-    t.uuid('id').primary().defaultTo(knex.raw('gen_random_uuid()'));
+  const uuidPk = (t: Knex.CreateTableBuilder) => t.uuid('id').primary().defaultTo(knex.raw('gen_random_uuid()'));
   const tz = { useTz: true };
   // Defaults are written as the seed writes them (NOW(), 1.0, ARRAY['tts']) so that the catalog
   // reports the very same expressions.

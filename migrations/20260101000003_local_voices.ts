@@ -23,5 +23,10 @@ export async function up(knex: Knex): Promise<void> {
 }
 
 export async function down(knex: Knex): Promise<void> {
-  await knex('voices').whereIn('id', LOCAL_VOICES.map((v) => v.id)).delete();
+  await knex('voices')
+    .whereIn(
+      'id',
+      LOCAL_VOICES.map((v) => v.id),
+    )
+    .delete();
 }

@@ -34,14 +34,19 @@ async function isolatedEnv() {
 }
 
 function run(script: string, args: string[], env: NodeJS.ProcessEnv) {
-  const child = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'src/bin', script), ...args], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'src/bin', script), ...args], {
+    cwd: ROOT,
+    env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let out = '';
   child.stdout!.on('data', (d) => (out += d));
   child.stderr!.on('data', (d) => (out += d));
   return { child, output: () => out };
 }
 
-const exited = (child: ChildProcess) => new Promise<number | null>((r) => (child.exitCode !== null ? r(child.exitCode) : child.once('exit', (code) => r(code))));
+const exited = (child: ChildProcess) =>
+  new Promise<number | null>((r) => (child.exitCode !== null ? r(child.exitCode) : child.once('exit', (code) => r(code))));
 
 describe('process entry points', function () {
   this.timeout(180_000);
@@ -66,7 +71,8 @@ describe('process entry points', function () {
       // 130 is the conventional status after Ctrl-C (the embedded PostgreSQL's exit hook uses it).
       assert.ok([0, 130].includes((await exited(child)) ?? -1), output());
     }
-    for (const port of [env.PORT, env.TEMPORAL_DEV_PORT, env.TEMPORAL_UI_PORT]) assert.equal(await portOpen(Number(port)), false, `port ${port} closed after Ctrl-C`);
+    for (const port of [env.PORT, env.TEMPORAL_DEV_PORT, env.TEMPORAL_UI_PORT])
+      assert.equal(await portOpen(Number(port)), false, `port ${port} closed after Ctrl-C`);
   });
 
   it('npm run demo: generates a first podcast and prints its MP3, duration and Temporal UI link', async () => {

@@ -49,15 +49,17 @@ async function describe_(url: string) {
         WHERE tc.table_schema = 'public' AND tc.constraint_type IN ('PRIMARY KEY', 'UNIQUE', 'FOREIGN KEY')
         GROUP BY tc.constraint_type, tc.table_name, tc.constraint_name`),
       // Named indexes compare whole (name, table, definition); constraint-backed ones by definition.
-      indexes: (await q(`
+      indexes: (
+        await q(`
         SELECT i.indexname, i.tablename, i.indexdef, c.conname IS NOT NULL AS from_constraint
         FROM pg_indexes i LEFT JOIN pg_constraint c ON c.conname = i.indexname
-        WHERE i.schemaname = 'public'`)).map((r) =>
-        r.from_constraint
-          ? { table: r.tablename, def: String(r.indexdef).replace(/INDEX \S+ ON/, 'INDEX ON') }
-          : { table: r.tablename, def: r.indexdef },
+        WHERE i.schemaname = 'public'`)
+      ).map((r) =>
+        r.from_constraint ? { table: r.tablename, def: String(r.indexdef).replace(/INDEX \S+ ON/, 'INDEX ON') } : { table: r.tablename, def: r.indexdef },
       ),
-      views: await q(`SELECT table_name AS view_name, pg_get_viewdef(table_name::regclass, true) AS def FROM information_schema.views WHERE table_schema = 'public'`),
+      views: await q(
+        `SELECT table_name AS view_name, pg_get_viewdef(table_name::regclass, true) AS def FROM information_schema.views WHERE table_schema = 'public'`,
+      ),
       voices: await q(`SELECT id, name, name_zh, provider, gender, language, style, is_premium, is_active, sort_order FROM voices ORDER BY id`),
     };
   } finally {

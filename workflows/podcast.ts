@@ -106,7 +106,13 @@ export async function podcastWorkflow(input: PodcastWorkflowInput): Promise<{ au
  */
 async function synthesizeAllLines(input: PodcastWorkflowInput, total: number): Promise<SegmentRef[]> {
   const chunk = input.linesPerChildWorkflow;
-  const base = { podcastId: input.podcastId, jobId: input.jobId, total, concurrency: input.synthConcurrency, lineHeartbeatTimeoutSec: input.lineHeartbeatTimeoutSec };
+  const base = {
+    podcastId: input.podcastId,
+    jobId: input.jobId,
+    total,
+    concurrency: input.synthConcurrency,
+    lineHeartbeatTimeoutSec: input.lineHeartbeatTimeoutSec,
+  };
   if (total <= chunk) return synthesizeLineRange({ ...base, from: 0, to: total });
 
   // Two children at a time share the job's concurrency, so SYNTH_CONCURRENCY stays a per-job cap.

@@ -67,7 +67,9 @@ function parse<T>(schema: ZodType<T> | undefined, value: unknown, where: 'body' 
   const nul = nulPath(value);
   if (nul) {
     const field = [where, ...nul].join('.');
-    throw new AppError('VALIDATION_FAILED', `Invalid ${where}: ${field} contains a NUL character`, { fields: [{ field, message: 'contains a NUL character' }] });
+    throw new AppError('VALIDATION_FAILED', `Invalid ${where}: ${field} contains a NUL character`, {
+      fields: [{ field, message: 'contains a NUL character' }],
+    });
   }
   const result = schema.safeParse(value);
   if (!result.success) throw validationError(where, result.error);
@@ -107,8 +109,7 @@ const ErrorSchema = z.object({
   }),
 });
 
-const jsonSchema = (schema: ZodType, io: 'input' | 'output') =>
-  z.toJSONSchema(schema, { target: 'draft-2020-12', io, unrepresentable: 'any' });
+const jsonSchema = (schema: ZodType, io: 'input' | 'output') => z.toJSONSchema(schema, { target: 'draft-2020-12', io, unrepresentable: 'any' });
 
 /** OpenAPI 3.1 document for the mounted routes. */
 export function openApiDocument(specs: RouteSpec<any, any, any>[], info: { version: string; serverUrl?: string }) {
@@ -116,7 +117,10 @@ export function openApiDocument(specs: RouteSpec<any, any, any>[], info: { versi
   for (const spec of specs) {
     const oaPath = spec.path.replace(/:(\w+)/g, '{$1}');
     const parameters: unknown[] = [];
-    for (const [where, schema] of [['path', spec.params], ['query', spec.query]] as const) {
+    for (const [where, schema] of [
+      ['path', spec.params],
+      ['query', spec.query],
+    ] as const) {
       if (!schema) continue;
       const js = jsonSchema(schema, 'input') as { properties?: Record<string, unknown>; required?: string[] };
       for (const [name, s] of Object.entries(js.properties ?? {})) {

@@ -13,7 +13,10 @@ export function parseRange(header: string | undefined, size: number): ByteRange 
   if (!header) return null;
   const m = /^\s*bytes\s*=\s*(.*)$/i.exec(header);
   if (!m) return null;
-  const specs = m[1]!.split(',').map((s) => s.trim()).filter(Boolean);
+  const specs = m[1]!
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
   if (specs.length !== 1) return null;
   const spec = /^(\d*)-(\d*)$/.exec(specs[0]!);
   if (!spec) return null;
@@ -46,12 +49,7 @@ function contentDisposition(filename: string): string {
  * Serves a stored object with single-range support. A missing object throws
  * `Error('stored object missing: <key>')` for the caller to map.
  */
-export async function sendStoredFile(
-  ctx: Koa.Context,
-  storage: Storage,
-  key: string,
-  opts: { contentType: string; filename?: string },
-): Promise<void> {
+export async function sendStoredFile(ctx: Koa.Context, storage: Storage, key: string, opts: { contentType: string; filename?: string }): Promise<void> {
   const missing = () => new Error('stored object missing: ' + key);
   const info = await storage.stat(key);
   if (!info) throw missing();

@@ -53,7 +53,10 @@ function fileUrl(p: string): string {
 }
 
 function lastLines(text: string, maxLines = 15, maxChars = 2000): string {
-  const lines = text.split(/\r?\n/).map((l) => l.trimEnd()).filter((l) => l.length > 0);
+  const lines = text
+    .split(/\r?\n/)
+    .map((l) => l.trimEnd())
+    .filter((l) => l.length > 0);
   const tail = lines.slice(-maxLines).join('\n');
   return tail.length > maxChars ? tail.slice(-maxChars) : tail;
 }
@@ -144,8 +147,7 @@ export function runFfmpeg(args: string[], opts: RunFfmpegOptions = {}): Promise<
       if (aborted) return reject(abortErrorFrom(signal));
       if (spawnError) {
         const e = spawnError as NodeJS.ErrnoException;
-        const msg =
-          e.code === 'ENOENT' ? `${program} not found (${bin}); is ffmpeg installed?` : `${program} failed to start: ${e.message}`;
+        const msg = e.code === 'ENOENT' ? `${program} not found (${bin}); is ffmpeg installed?` : `${program} failed to start: ${e.message}`;
         return reject(Object.assign(new Error(msg, { cause: e }), { code: e.code }));
       }
       if (callbackError !== undefined) return reject(callbackError);
@@ -180,10 +182,10 @@ function progressLineHandler(onSeconds: (seconds: number) => void): (line: strin
 /** Decodes the first audio stream to nowhere and reads back how much audio came out. */
 async function decodedDuration(p: string, signal?: AbortSignal): Promise<number> {
   let seconds = NaN;
-  await runFfmpeg(
-    ['-nostdin', '-hide_banner', '-nostats', '-v', 'error', '-i', fileUrl(p), '-map', '0:a:0', '-f', 'null', '-progress', 'pipe:1', '-'],
-    { signal, onStdoutLine: progressLineHandler((s) => (seconds = s)) },
-  );
+  await runFfmpeg(['-nostdin', '-hide_banner', '-nostats', '-v', 'error', '-i', fileUrl(p), '-map', '0:a:0', '-f', 'null', '-progress', 'pipe:1', '-'], {
+    signal,
+    onStdoutLine: progressLineHandler((s) => (seconds = s)),
+  });
   if (!Number.isFinite(seconds)) throw new Error(`ffmpeg reported no duration for ${p}`);
   return seconds;
 }
@@ -197,10 +199,11 @@ async function decodedDuration(p: string, signal?: AbortSignal): Promise<number>
  */
 export async function probeDuration(p: string, signal?: AbortSignal, opts: { estimate?: boolean } = {}): Promise<number> {
   const lines: string[] = [];
-  await runFfmpeg(
-    ['-hide_banner', '-v', 'error', '-show_entries', 'format=format_name,duration', '-of', 'json', fileUrl(p)],
-    { program: 'ffprobe', signal, onStdoutLine: (l) => lines.push(l) },
-  );
+  await runFfmpeg(['-hide_banner', '-v', 'error', '-show_entries', 'format=format_name,duration', '-of', 'json', fileUrl(p)], {
+    program: 'ffprobe',
+    signal,
+    onStdoutLine: (l) => lines.push(l),
+  });
   let info: { format?: { format_name?: string; duration?: string } };
   try {
     info = JSON.parse(lines.join('\n')) as typeof info;
@@ -220,7 +223,22 @@ function encoderArgs(format: StitchFormat): string[] {
 /** Re-encodes one file (keeping its sample rate and channels) to MP3 (VBR q4) or 16-bit WAV. */
 export async function transcode(input: string, output: string, format: StitchFormat, signal?: AbortSignal): Promise<void> {
   await runFfmpeg(
-    ['-nostdin', '-hide_banner', '-nostats', '-v', 'error', '-y', '-i', fileUrl(input), '-map', '0:a:0', '-map_metadata', '-1', ...encoderArgs(format), fileUrl(output)],
+    [
+      '-nostdin',
+      '-hide_banner',
+      '-nostats',
+      '-v',
+      'error',
+      '-y',
+      '-i',
+      fileUrl(input),
+      '-map',
+      '0:a:0',
+      '-map_metadata',
+      '-1',
+      ...encoderArgs(format),
+      fileUrl(output),
+    ],
     { signal },
   );
 }
@@ -313,7 +331,23 @@ export async function stitch(args: StitchArgs): Promise<StitchResult> {
     const filters: string[] = [];
     if (normalise) {
       const { stderr } = await runFfmpeg(
-        ['-nostdin', '-hide_banner', '-nostats', '-v', 'info', ...concatInput, '-map', '0:a:0', '-af', 'ebur128=framelog=verbose:peak=sample', '-f', 'null', '-progress', 'pipe:1', '-'],
+        [
+          '-nostdin',
+          '-hide_banner',
+          '-nostats',
+          '-v',
+          'info',
+          ...concatInput,
+          '-map',
+          '0:a:0',
+          '-af',
+          'ebur128=framelog=verbose:peak=sample',
+          '-f',
+          'null',
+          '-progress',
+          'pipe:1',
+          '-',
+        ],
         { signal, onStdoutLine: phaseProgress(w.batches, w.measure) },
       );
       const { integrated, samplePeak } = parseEbur128Summary(stderr);
@@ -333,7 +367,25 @@ export async function stitch(args: StitchArgs): Promise<StitchResult> {
 
     const encodeStart = w.batches + w.measure;
     await runFfmpeg(
-      ['-nostdin', '-hide_banner', '-nostats', '-v', 'error', '-y', ...concatInput, '-map', '0:a:0', '-af', filters.join(','), '-map_metadata', '-1', ...encoderArgs(format), '-progress', 'pipe:1', fileUrl(partial)],
+      [
+        '-nostdin',
+        '-hide_banner',
+        '-nostats',
+        '-v',
+        'error',
+        '-y',
+        ...concatInput,
+        '-map',
+        '0:a:0',
+        '-af',
+        filters.join(','),
+        '-map_metadata',
+        '-1',
+        ...encoderArgs(format),
+        '-progress',
+        'pipe:1',
+        fileUrl(partial),
+      ],
       { signal, onStdoutLine: phaseProgress(encodeStart, w.encodeEnd - encodeStart) },
     );
     throwIfAborted(signal);
@@ -373,7 +425,26 @@ async function renderBatch(batch: StitchSegment[], index: number, outPath: strin
 
   let seconds = 0;
   await runFfmpeg(
-    ['-nostdin', '-hide_banner', '-nostats', '-v', 'error', '-y', ...inputs, '-filter_complex_script', scriptPath, '-map', '[out]', '-c:a', 'pcm_s16le', '-f', 'wav', '-progress', 'pipe:1', fileUrl(outPath)],
+    [
+      '-nostdin',
+      '-hide_banner',
+      '-nostats',
+      '-v',
+      'error',
+      '-y',
+      ...inputs,
+      '-filter_complex_script',
+      scriptPath,
+      '-map',
+      '[out]',
+      '-c:a',
+      'pcm_s16le',
+      '-f',
+      'wav',
+      '-progress',
+      'pipe:1',
+      fileUrl(outPath),
+    ],
     { signal, onStdoutLine: progressLineHandler((s) => (seconds = s)) },
   );
   return seconds;

@@ -29,7 +29,11 @@ export interface BackupManifest {
 const DUMP_NAME = /^aimake_(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z\.dump$/;
 
 /** 20260101T033000Z: sortable, and the seed's aimake_<date>.dump naming with the time added. */
-const stamp = (d: Date) => d.toISOString().replace(/[-:]/g, '').replace(/\.\d{3}Z$/, 'Z');
+const stamp = (d: Date) =>
+  d
+    .toISOString()
+    .replace(/[-:]/g, '')
+    .replace(/\.\d{3}Z$/, 'Z');
 
 /** The dumps among the files kept, oldest first. */
 function dumpsOf(names: string[]): Array<{ name: string; at: Date }> {
@@ -106,7 +110,17 @@ export async function restoreCheck({ knex, store, config }: BackupDeps, a: { nam
     try {
       await runTool(
         tools.pgRestore,
-        ['--no-owner', '--no-privileges', '--no-comments', '--no-publications', '--no-subscriptions', '--exit-on-error', '--no-password', `--dbname=${scratch}`, dump],
+        [
+          '--no-owner',
+          '--no-privileges',
+          '--no-comments',
+          '--no-publications',
+          '--no-subscriptions',
+          '--exit-on-error',
+          '--no-password',
+          `--dbname=${scratch}`,
+          dump,
+        ],
         libpqEnv(conn, scratch),
         run,
       );
@@ -125,7 +139,11 @@ export async function restoreCheck({ knex, store, config }: BackupDeps, a: { nam
       .filter((t) => manifest.tables[t] !== restored[t])
       .map((t) => ({ table: t, source: manifest.tables[t] ?? null, restored: restored[t] ?? null }));
     if (mismatches.length) {
-      throw new BackupError('BACKUP_RESTORE_MISMATCH', `${name} restored with different row counts in ${mismatches.map((m) => m.table).join(', ')}`, mismatches);
+      throw new BackupError(
+        'BACKUP_RESTORE_MISMATCH',
+        `${name} restored with different row counts in ${mismatches.map((m) => m.table).join(', ')}`,
+        mismatches,
+      );
     }
     return { name, scratchDatabase: scratch, tables: tables.length, rows: Object.values(restored).reduce((x, y) => x + y, 0) };
   } finally {

@@ -196,7 +196,10 @@ export async function syncCustomer(deps: BillingDeps, args: { customerId: string
     const desired = desiredState(plans, args.customerId, row, snap);
     const changes = diffState(row, user, desired);
     if (changes.some((c) => c.field.startsWith('subscription.'))) {
-      if (row) await trx('subscriptions').where({ user_id: userId }).update({ ...desired.subscription, updated_at: trx.fn.now() });
+      if (row)
+        await trx('subscriptions')
+          .where({ user_id: userId })
+          .update({ ...desired.subscription, updated_at: trx.fn.now() });
       else await trx('subscriptions').insert({ user_id: userId, ...desired.subscription });
     }
     if (changes.some((c) => c.field.startsWith('user.'))) {

@@ -46,7 +46,15 @@ async function main() {
       stack.apiUrl,
       'POST',
       '/v1/podcasts',
-      { title: '声音工作室的一天 / A Day in a Voice Studio', sourceType: 'text', sourceContent: article, targetDuration: 90, language: 'zh-CN', hostVoiceId: 'local-zh-female', guestVoiceId: 'local-zh-male' },
+      {
+        title: '声音工作室的一天 / A Day in a Voice Studio',
+        sourceType: 'text',
+        sourceContent: article,
+        targetDuration: 90,
+        language: 'zh-CN',
+        hostVoiceId: 'local-zh-female',
+        guestVoiceId: 'local-zh-male',
+      },
       token,
     );
     if (created.status === 402) throw new Error(`the demo user's monthly quota is used up: ${created.body.error.message}`);

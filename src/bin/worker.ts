@@ -17,9 +17,7 @@ async function main() {
   // Installed once, before any connection; SIGINT/SIGTERM then drain the worker gracefully.
   Runtime.install({
     logger: new DefaultLogger(config.LOG_LEVEL === 'debug' || config.LOG_LEVEL === 'trace' ? 'DEBUG' : 'WARN'),
-    ...(config.WORKER_METRICS_ADDRESS
-      ? { telemetryOptions: { metrics: { prometheus: { bindAddress: config.WORKER_METRICS_ADDRESS } } } }
-      : {}),
+    ...(config.WORKER_METRICS_ADDRESS ? { telemetryOptions: { metrics: { prometheus: { bindAddress: config.WORKER_METRICS_ADDRESS } } } } : {}),
   });
   const { url, embedded } = await resolveDatabase(config, logger);
   const knex = createKnex(url, config.DATABASE_POOL_MAX);

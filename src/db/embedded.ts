@@ -40,11 +40,7 @@ function assertReachableByPostgresUser(dirs: string[]): void {
   );
 }
 
-export async function startEmbeddedPostgres(opts: {
-  dataDir: string;
-  port: number;
-  logger?: Logger;
-}): Promise<EmbeddedDatabase> {
+export async function startEmbeddedPostgres(opts: { dataDir: string; port: number; logger?: Logger }): Promise<EmbeddedDatabase> {
   const url = embeddedDatabaseUrl(opts.port);
   if (await portOpen(opts.port)) return { url, owned: false, stop: async () => {} };
 

@@ -17,10 +17,7 @@ export function migrationConfig(): Knex.MigratorConfig {
 }
 
 /** DATABASE_URL when set, else the embedded PostgreSQL (started here if nobody runs it yet). */
-export async function resolveDatabase(
-  config: Config,
-  logger?: Logger,
-): Promise<{ url: string; embedded: EmbeddedDatabase | null }> {
+export async function resolveDatabase(config: Config, logger?: Logger): Promise<{ url: string; embedded: EmbeddedDatabase | null }> {
   if (config.DATABASE_URL) return { url: config.DATABASE_URL, embedded: null };
   const embedded = await startEmbeddedPostgres({
     dataDir: config.DATA_DIR,

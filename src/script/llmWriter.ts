@@ -120,7 +120,12 @@ export async function writeLlmScript(
   const done = [...(opts.resume?.done ?? [])];
   for (const [i, s] of sections.entries()) {
     if (i < done.length) continue;
-    const position = i === 0 ? 'This is the opening section: the host welcomes listeners.' : i === sections.length - 1 ? 'This is the final section: end with the host closing the episode.' : 'This section continues the conversation; no greetings.';
+    const position =
+      i === 0
+        ? 'This is the opening section: the host welcomes listeners.'
+        : i === sections.length - 1
+          ? 'This is the final section: end with the host closing the episode.'
+          : 'This section continues the conversation; no greetings.';
     done.push(await linesFor(perSection, `${position}\nSection ${i + 1} of ${sections.length}: ${s.title}. Cover: ${s.points.join('; ')}.`));
     opts.onProgress?.({ outline: sections, done });
   }

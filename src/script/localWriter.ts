@@ -56,18 +56,18 @@ function cleanTitle(title: string | null | undefined): string | null {
 }
 
 /** The fixed framing lines. Exported so callers and tests can tell them apart from content. */
-export function framingLines(
-  language: string,
-  title: string | null | undefined,
-  style: ScriptStyle = 'casual',
-): { opening: string; closing: string } {
+export function framingLines(language: string, title: string | null | undefined, style: ScriptStyle = 'casual'): { opening: string; closing: string } {
   const t = cleanTitle(title);
   if (isChinese(language)) {
     // Don't double the full stop when the title already ends a sentence.
     const end = t && /[。！？!?…]$/.test(t) ? '' : '。';
     const opening = t ? `欢迎收听。今天我们来聊：${t}${end}` : '欢迎收听。今天我们来读一篇文章。';
     const closing =
-      style === 'formal' ? '本期节目到此结束，感谢您的收听。' : style === 'debate' ? '今天就讨论到这里，感谢收听。' : '以上就是今天的内容，感谢收听，我们下期再见。';
+      style === 'formal'
+        ? '本期节目到此结束，感谢您的收听。'
+        : style === 'debate'
+          ? '今天就讨论到这里，感谢收听。'
+          : '以上就是今天的内容，感谢收听，我们下期再见。';
     return { opening, closing };
   }
   const end = t && /[.!?…]$/.test(t) ? '' : '.';

@@ -128,7 +128,9 @@ export class AudioService {
 
   /** DELETE is a soft delete: the row stays for usage history, the audio leaves the library. */
   async remove(user: User, audioId: string) {
-    const n = await this.knex('audios').where({ id: audioId, user_id: user.id, is_deleted: false }).update({ is_deleted: true, is_public: false, updated_at: this.knex.fn.now() });
+    const n = await this.knex('audios')
+      .where({ id: audioId, user_id: user.id, is_deleted: false })
+      .update({ is_deleted: true, is_public: false, updated_at: this.knex.fn.now() });
     if (!n) throw notFound('Audio');
   }
 

@@ -42,8 +42,15 @@ export async function idempotent<T>(
   const where = { user_id: scope.userId, endpoint: scope.endpoint, key: scope.key };
   return knex.transaction(async (trx) => {
     // A key older than the replay window is forgotten, so it can be used afresh.
-    await trx('idempotency_keys').where(where).andWhere('created_at', '<', trx.raw(`NOW() - INTERVAL '${TTL_HOURS} hours'`)).delete();
-    const inserted = await trx('idempotency_keys').insert({ ...where, request_hash: hash }).onConflict(['user_id', 'endpoint', 'key']).ignore().returning('key');
+    await trx('idempotency_keys')
+      .where(where)
+      .andWhere('created_at', '<', trx.raw(`NOW() - INTERVAL '${TTL_HOURS} hours'`))
+      .delete();
+    const inserted = await trx('idempotency_keys')
+      .insert({ ...where, request_hash: hash })
+      .onConflict(['user_id', 'endpoint', 'key'])
+      .ignore()
+      .returning('key');
     if (inserted.length === 0) {
       const row = await trx('idempotency_keys').where(where).first();
       if (!row) throw conflict('A request with this Idempotency-Key is still in progress');
@@ -52,7 +59,9 @@ export async function idempotent<T>(
       return { value: row.response_body as T, created: false };
     }
     const value = await create(trx);
-    await trx('idempotency_keys').where(where).update({ response_status: ACCEPTED, response_body: JSON.stringify(value) });
+    await trx('idempotency_keys')
+      .where(where)
+      .update({ response_status: ACCEPTED, response_body: JSON.stringify(value) });
     return { value, created: true };
   });
 }

@@ -119,7 +119,9 @@ export class OAuthService {
     const state = generateState();
     const verifier = generateCodeVerifier();
     // Abandoned sign-ins are swept here, so the table stays as small as the sign-ins in flight.
-    await this.knex('oauth_states').where('created_at', '<', this.knex.raw(`NOW() - make_interval(mins => ?)`, [STATE_TTL_MINUTES])).delete();
+    await this.knex('oauth_states')
+      .where('created_at', '<', this.knex.raw(`NOW() - make_interval(mins => ?)`, [STATE_TTL_MINUTES]))
+      .delete();
     await this.knex('oauth_states').insert({ state_hash: sha256Hex(state), provider, code_verifier: verifier });
     return setup.client.createAuthorizationURLWithPKCE(setup.authorizeUrl, state, CodeChallengeMethod.S256, verifier, setup.scopes);
   }
@@ -297,14 +299,14 @@ export class OAuthService {
       try {
         const [created] = await this.knex('users')
           .insert({
-          email: p.email,
-          password_hash: null,
-          name: p.name,
-          avatar_url: p.avatarUrl,
-          ...(provider === 'google' ? { google_id: p.subject } : { github_id: p.subject }),
-          is_verified: true,
-          // As Accounts.register: the monthly reset (seed query 3.5) only touches users whose reset time has come.
-          quota_reset_at: this.knex.raw(FIRST_QUOTA_RESET),
+            email: p.email,
+            password_hash: null,
+            name: p.name,
+            avatar_url: p.avatarUrl,
+            ...(provider === 'google' ? { google_id: p.subject } : { github_id: p.subject }),
+            is_verified: true,
+            // As Accounts.register: the monthly reset (seed query 3.5) only touches users whose reset time has come.
+            quota_reset_at: this.knex.raw(FIRST_QUOTA_RESET),
           })
           .returning('*');
         if (created) return created;

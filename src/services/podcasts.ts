@@ -31,8 +31,7 @@ export interface PodcastWithJob {
   job: PodcastJob | null;
 }
 
-export const quotaError = (e: QuotaExceededError) =>
-  new AppError('QUOTA_EXCEEDED', e.message, { required: e.required, available: Math.max(0, e.available) });
+export const quotaError = (e: QuotaExceededError) => new AppError('QUOTA_EXCEEDED', e.message, { required: e.required, available: Math.max(0, e.available) });
 
 const SERVICE_UNAVAILABLE = 'The generation service is unavailable; try again shortly';
 
@@ -151,7 +150,13 @@ export class PodcastService {
       });
     } catch (err) {
       this.logger.error({ err, podcastId: run.podcast.id }, 'could not start the podcast workflow');
-      await endJob(this.knex, { podcastId: run.podcast.id, jobId: run.job.id, status: 'failed', code: 'UNAVAILABLE', message: 'The job could not be started; try again' });
+      await endJob(this.knex, {
+        podcastId: run.podcast.id,
+        jobId: run.job.id,
+        status: 'failed',
+        code: 'UNAVAILABLE',
+        message: 'The job could not be started; try again',
+      });
       await onFailure?.();
       throw unavailable('The generation service is unavailable; nothing was charged, try again shortly');
     }
@@ -194,7 +199,9 @@ export class PodcastService {
     if (p.status !== 'failed' && p.status !== 'canceled') throw conflict(`A ${p.status} podcast cannot be generated again`);
 
     const script = p.script;
-    const seconds = script?.length ? Math.ceil(script.reduce((s, l) => s + estimateSpeechSeconds(l.text, p.language), 0)) : this.requestedSeconds({ sourceType: p.source_type, sourceContent: p.source_content, targetDuration: p.target_duration, language: p.language });
+    const seconds = script?.length
+      ? Math.ceil(script.reduce((s, l) => s + estimateSpeechSeconds(l.text, p.language), 0))
+      : this.requestedSeconds({ sourceType: p.source_type, sourceContent: p.source_content, targetDuration: p.target_duration, language: p.language });
     let job: PodcastJob;
     try {
       job = await this.knex.transaction(async (trx) => {

@@ -100,7 +100,9 @@ export async function releaseQuota(knex: Knex | Knex.Transaction, jobKey: string
       .update({ status: 'released', updated_at: trx.fn.now() })
       .returning(['user_id', 'seconds']);
     if (!r) return false;
-    await trx('users').where({ id: r.user_id }).update({ quota_reserved: trx.raw('quota_reserved - ?', [r.seconds]), updated_at: trx.fn.now() });
+    await trx('users')
+      .where({ id: r.user_id })
+      .update({ quota_reserved: trx.raw('quota_reserved - ?', [r.seconds]), updated_at: trx.fn.now() });
     return true;
   };
   return 'isTransaction' in knex && knex.isTransaction ? run(knex as Knex.Transaction) : (knex as Knex).transaction(run);

@@ -59,8 +59,30 @@ function makeSegmenter(language: string | undefined): Intl.Segmenter {
 // ICU's sentence rules do not know abbreviations; a segment that ends in one of
 // these is glued to the next segment.
 const ALWAYS_ABBREVIATIONS = new Set([
-  'mr', 'mrs', 'ms', 'mx', 'dr', 'prof', 'rev', 'hon', 'gen', 'col', 'capt', 'lt', 'sgt',
-  'gov', 'sen', 'rep', 'st', 'mt', 'vs', 'e.g', 'i.e', 'cf', 'viz', 'approx',
+  'mr',
+  'mrs',
+  'ms',
+  'mx',
+  'dr',
+  'prof',
+  'rev',
+  'hon',
+  'gen',
+  'col',
+  'capt',
+  'lt',
+  'sgt',
+  'gov',
+  'sen',
+  'rep',
+  'st',
+  'mt',
+  'vs',
+  'e.g',
+  'i.e',
+  'cf',
+  'viz',
+  'approx',
 ]);
 // Only abbreviations when a number follows ("No. 5", "Fig. 3", "pp. 12").
 const NUMERIC_ABBREVIATIONS = new Set(['no', 'nos', 'fig', 'figs', 'vol', 'p', 'pp', 'ch', 'sec', 'art']);

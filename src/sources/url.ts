@@ -168,10 +168,7 @@ async function resolveAndCheck(u: URL, ctx: HopContext): Promise<ResolvedAddress
   for (const a of addresses) {
     if (!isAllowedAddress(a.address, { allowLoopback: ctx.allowLoopback })) {
       const where = literal !== null ? `${u.hostname}` : `${u.hostname} (${a.address})`;
-      throw new SourceError(
-        'SOURCE_FORBIDDEN_ADDRESS',
-        `Refusing to fetch ${where}: ${addressRange(a.address)} addresses are not allowed.`,
-      );
+      throw new SourceError('SOURCE_FORBIDDEN_ADDRESS', `Refusing to fetch ${where}: ${addressRange(a.address)} addresses are not allowed.`);
     }
   }
   return addresses[0]!;
@@ -224,9 +221,7 @@ async function openHop(u: URL, ctx: HopContext): Promise<http.IncomingMessage> {
         // Belt and braces: the peer must be the address the policy approved.
         const remote = socket.remoteAddress;
         if (remote && !sameAddress(remote, pinned.address)) {
-          req.destroy(
-            new SourceError('SOURCE_FORBIDDEN_ADDRESS', `Refusing to fetch ${u.hostname}: connected to an unexpected address.`),
-          );
+          req.destroy(new SourceError('SOURCE_FORBIDDEN_ADDRESS', `Refusing to fetch ${u.hostname}: connected to an unexpected address.`));
         }
       });
     });
@@ -367,9 +362,43 @@ function decodeBody(body: Buffer, charset: string | null, isHtml: boolean): stri
 
 const SKIP_TAGS = new Set(['SCRIPT', 'STYLE', 'NOSCRIPT', 'TEMPLATE', 'SVG', 'CANVAS', 'IFRAME', 'OBJECT', 'EMBED', 'SELECT', 'BUTTON']);
 const BLOCK_TAGS = new Set([
-  'ADDRESS', 'ARTICLE', 'ASIDE', 'BLOCKQUOTE', 'CAPTION', 'DD', 'DETAILS', 'DIV', 'DL', 'DT', 'FIELDSET',
-  'FIGCAPTION', 'FIGURE', 'FOOTER', 'FORM', 'H1', 'H2', 'H3', 'H4', 'H5', 'H6', 'HEADER', 'HR', 'LI', 'MAIN',
-  'NAV', 'OL', 'P', 'PRE', 'SECTION', 'SUMMARY', 'TABLE', 'TBODY', 'THEAD', 'TFOOT', 'TR', 'UL',
+  'ADDRESS',
+  'ARTICLE',
+  'ASIDE',
+  'BLOCKQUOTE',
+  'CAPTION',
+  'DD',
+  'DETAILS',
+  'DIV',
+  'DL',
+  'DT',
+  'FIELDSET',
+  'FIGCAPTION',
+  'FIGURE',
+  'FOOTER',
+  'FORM',
+  'H1',
+  'H2',
+  'H3',
+  'H4',
+  'H5',
+  'H6',
+  'HEADER',
+  'HR',
+  'LI',
+  'MAIN',
+  'NAV',
+  'OL',
+  'P',
+  'PRE',
+  'SECTION',
+  'SUMMARY',
+  'TABLE',
+  'TBODY',
+  'THEAD',
+  'TFOOT',
+  'TR',
+  'UL',
 ]);
 
 function isHidden(el: Element): boolean {
@@ -503,7 +532,7 @@ export async function fetchReadableText(url: string, options: FetchOptions = {})
   };
 
   try {
-    for (let redirects = 0; ; ) {
+    for (let redirects = 0; ;) {
       const res = await openHop(current, ctx);
       const status = res.statusCode ?? 0;
 

@@ -17,19 +17,14 @@ import {
 const TEMP_RE = /^\.tmp-[0-9a-f]{16}-/;
 const tempName = (base: string) => `.tmp-${randomBytes(8).toString('hex')}-${base}`.slice(0, 255);
 
-const isErrno = (err: unknown, ...codes: string[]) =>
-  typeof err === 'object' && err !== null && codes.includes((err as NodeJS.ErrnoException).code ?? '');
+const isErrno = (err: unknown, ...codes: string[]) => typeof err === 'object' && err !== null && codes.includes((err as NodeJS.ErrnoException).code ?? '');
 
 /**
  * Writes `produce(tmp)` to a temp file beside `dest`, fsyncs it and renames it over `dest`, so
  * readers and crashes only ever see the old file or the complete new one. `rerunnable` says
  * `produce` may be called again (a consumed stream may not).
  */
-export async function writeAtomically(
-  dest: string,
-  produce: (tmp: string) => Promise<void>,
-  { rerunnable = false } = {},
-): Promise<number> {
+export async function writeAtomically(dest: string, produce: (tmp: string) => Promise<void>, { rerunnable = false } = {}): Promise<number> {
   const dir = path.dirname(dest);
   // A concurrent deletePrefix may remove the folder between mkdir and the write; retry once.
   for (let attempt = 0; ; attempt++) {

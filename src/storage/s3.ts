@@ -18,15 +18,7 @@ import {
   type S3ClientConfig,
 } from '@aws-sdk/client-s3';
 import { writeAtomically } from './local';
-import {
-  ObjectNotFoundError,
-  RangeNotSatisfiableError,
-  assertSafeKey,
-  keyFromUri,
-  normalizePrefix,
-  validateRange,
-  type Storage,
-} from './types';
+import { ObjectNotFoundError, RangeNotSatisfiableError, assertSafeKey, keyFromUri, normalizePrefix, validateRange, type Storage } from './types';
 
 export interface S3StorageOptions {
   bucket: string;
@@ -97,9 +89,7 @@ export function createS3Storage(opts: S3StorageOptions): Storage {
     // default CRC trailers / aws-chunked bodies.
     requestChecksumCalculation: 'WHEN_REQUIRED',
     responseChecksumValidation: 'WHEN_REQUIRED',
-    ...(opts.accessKeyId && opts.secretAccessKey
-      ? { credentials: { accessKeyId: opts.accessKeyId, secretAccessKey: opts.secretAccessKey } }
-      : {}),
+    ...(opts.accessKeyId && opts.secretAccessKey ? { credentials: { accessKeyId: opts.accessKeyId, secretAccessKey: opts.secretAccessKey } } : {}),
   };
   const client = new S3Client(config);
   const uploadClient = new S3Client({
@@ -124,9 +114,7 @@ export function createS3Storage(opts: S3StorageOptions): Storage {
 
   async function putSingle(Key: string, filePath: string, size: number, ContentType: string) {
     await withFreshStreamRetries(() =>
-      uploadClient.send(
-        new PutObjectCommand({ Bucket: bucket, Key, Body: createReadStream(filePath), ContentLength: size, ContentType }),
-      ),
+      uploadClient.send(new PutObjectCommand({ Bucket: bucket, Key, Body: createReadStream(filePath), ContentLength: size, ContentType })),
     );
   }
 
@@ -167,9 +155,7 @@ export function createS3Storage(opts: S3StorageOptions): Storage {
       const results = await Promise.allSettled(Array.from({ length: Math.min(partConcurrency, partCount) }, worker));
       const rejected = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
       if (rejected) throw rejected.reason;
-      await client.send(
-        new CompleteMultipartUploadCommand({ Bucket: bucket, Key, UploadId, MultipartUpload: { Parts: parts } }),
-      );
+      await client.send(new CompleteMultipartUploadCommand({ Bucket: bucket, Key, UploadId, MultipartUpload: { Parts: parts } }));
     } catch (err) {
       // Unfinished uploads keep their parts (and cost) until aborted.
       await client.send(new AbortMultipartUploadCommand({ Bucket: bucket, Key, UploadId })).catch(() => undefined);
@@ -247,14 +233,10 @@ export function createS3Storage(opts: S3StorageOptions): Storage {
       let removed = 0;
       let ContinuationToken: string | undefined;
       do {
-        const page = await client.send(
-          new ListObjectsV2Command({ Bucket: bucket, Prefix, MaxKeys: 1000, ContinuationToken }),
-        );
+        const page = await client.send(new ListObjectsV2Command({ Bucket: bucket, Prefix, MaxKeys: 1000, ContinuationToken }));
         const keys = (page.Contents ?? []).flatMap((o) => (o.Key ? [{ Key: o.Key }] : []));
         if (keys.length) {
-          const res = await client.send(
-            new DeleteObjectsCommand({ Bucket: bucket, Delete: { Objects: keys, Quiet: true } }),
-          );
+          const res = await client.send(new DeleteObjectsCommand({ Bucket: bucket, Delete: { Objects: keys, Quiet: true } }));
           const errors = res.Errors ?? [];
           removed += keys.length - errors.length;
           if (errors.length) {

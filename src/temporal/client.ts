@@ -26,9 +26,7 @@ export class TemporalGateway {
   /** Resolves when the frontend answers and the namespace exists. */
   async check(timeoutMs = 2000): Promise<void> {
     const client = await this.client();
-    await client.connection.withDeadline(Date.now() + timeoutMs, () =>
-      client.workflowService.describeNamespace({ namespace: this.namespace }),
-    );
+    await client.connection.withDeadline(Date.now() + timeoutMs, () => client.workflowService.describeNamespace({ namespace: this.namespace }));
   }
 
   async close(): Promise<void> {

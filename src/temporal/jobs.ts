@@ -51,7 +51,9 @@ export async function startAudioRun(client: Client, config: Config, run: { audio
     taskQueue: config.TEMPORAL_TASK_QUEUE,
     workflowId: audioWorkflowId(run.audioId),
     workflowIdConflictPolicy: 'USE_EXISTING',
-    args: [{ audioId: run.audioId, userId: run.userId, synthConcurrency: config.SYNTH_CONCURRENCY, lineHeartbeatTimeoutSec: config.LINE_HEARTBEAT_TIMEOUT_SEC }],
+    args: [
+      { audioId: run.audioId, userId: run.userId, synthConcurrency: config.SYNTH_CONCURRENCY, lineHeartbeatTimeoutSec: config.LINE_HEARTBEAT_TIMEOUT_SEC },
+    ],
     memo: { title: run.title ?? '(untitled audio)' },
     typedSearchAttributes: new TypedSearchAttributes([
       { key: UserIdKey, value: run.userId },

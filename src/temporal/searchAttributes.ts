@@ -12,9 +12,7 @@ export const JobKindKey = defineSearchAttributeKey('AimakeJobKind', SearchAttrib
 export const SEARCH_ATTRIBUTES = [UserIdKey, PodcastIdKey, AudioIdKey, JobKindKey];
 
 /** As the Temporal CLI's --search-attribute flags expect them (name → type). */
-export const searchAttributeFlags: Record<string, 'Keyword'> = Object.fromEntries(
-  SEARCH_ATTRIBUTES.map((k) => [k.name, 'Keyword' as const]),
-);
+export const searchAttributeFlags: Record<string, 'Keyword'> = Object.fromEntries(SEARCH_ATTRIBUTES.map((k) => [k.name, 'Keyword' as const]));
 
 /**
  * Registers any of our search attributes the namespace lacks. The dev server gets them at start;

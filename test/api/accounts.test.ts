@@ -153,11 +153,21 @@ describe('accounts API', function () {
     assert.equal(rachel.isPremium, true);
     assert.equal(rachel.renderedLocally, true, 'no ElevenLabs key here: espeak-ng speaks it, and the API says so');
     assert.equal(all.body.items.find((v: { id: string }) => v.id === 'local-zh-female').renderedLocally, false);
-    const expected = await api.knex('voices').where({ is_active: true }).orderBy([{ column: 'sort_order' }, { column: 'id' }]).pluck('id');
+    const expected = await api
+      .knex('voices')
+      .where({ is_active: true })
+      .orderBy([{ column: 'sort_order' }, { column: 'id' }])
+      .pluck('id');
     assert.deepEqual(ids, expected);
-    assert.deepEqual([...ids].sort(), [...ids].sort((a: string, b: string) => a.localeCompare(b)));
+    assert.deepEqual(
+      [...ids].sort(),
+      [...ids].sort((a: string, b: string) => a.localeCompare(b)),
+    );
     const byProvider = await call(api.url, 'GET', '/v1/voices?provider=elevenlabs');
-    assert.deepEqual(byProvider.body.items.map((v: { id: string }) => v.id), ['eleven-adam', 'eleven-rachel']);
+    assert.deepEqual(
+      byProvider.body.items.map((v: { id: string }) => v.id),
+      ['eleven-adam', 'eleven-rachel'],
+    );
     const tooLong = await call(api.url, 'GET', `/v1/voices?language=${'x'.repeat(50)}`);
     assert.equal(tooLong.status, 400);
   });

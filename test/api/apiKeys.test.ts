@@ -108,7 +108,15 @@ describe('API keys', function () {
     assertError(await call(api.url, 'POST', '/v1/api-keys', { ...withKey(k.key), body: { name: 'child' } }), 403, 'FORBIDDEN');
     assertError(await call(api.url, 'GET', '/v1/api-keys', withKey(k.key)), 403, 'FORBIDDEN');
     assertError(await call(api.url, 'DELETE', `/v1/api-keys/${k.id}`, withKey(k.key)), 403, 'FORBIDDEN');
-    assert.equal(await api.knex('api_keys').where({ user_id: user.id }).count<{ n: number }[]>('* as n').first().then((r) => Number(r!.n)), 1);
+    assert.equal(
+      await api
+        .knex('api_keys')
+        .where({ user_id: user.id })
+        .count<{ n: number }[]>('* as n')
+        .first()
+        .then((r) => Number(r!.n)),
+      1,
+    );
 
     // Leaving the team plan stops the keys (403, not 401: the key is valid); the session can still revoke them.
     await api.knex('users').where({ id: user.id }).update({ plan: 'pro' });
@@ -152,7 +160,10 @@ describe('API keys', function () {
     const { token, user } = await teamUser(api, 'expiry');
     const k = await createKey(api, token, { expiresAt: new Date(Date.now() + 3_600_000).toISOString() });
     assert.equal((await call(api.url, 'GET', '/v1/me', withKey(k.key))).status, 200);
-    await api.knex('api_keys').where({ id: k.id }).update({ expires_at: new Date(Date.now() - 1000) });
+    await api
+      .knex('api_keys')
+      .where({ id: k.id })
+      .update({ expires_at: new Date(Date.now() - 1000) });
     assertError(await call(api.url, 'GET', '/v1/me', withKey(k.key)), 401, 'UNAUTHENTICATED');
 
     const other = await createKey(api, token);
@@ -228,7 +239,11 @@ describe('API keys', function () {
   it('records last_used_at once, and does not rewrite it on every request', async () => {
     const { token } = await teamUser(api, 'lastused');
     const k = await createKey(api, token);
-    const row = () => api.knex('api_keys').where({ id: k.id }).first<{ last_used_at: Date | null; xmin: string } | undefined>('last_used_at', api.knex.raw('xmin::text AS xmin'));
+    const row = () =>
+      api
+        .knex('api_keys')
+        .where({ id: k.id })
+        .first<{ last_used_at: Date | null; xmin: string } | undefined>('last_used_at', api.knex.raw('xmin::text AS xmin'));
     assert.equal((await row())!.last_used_at, null);
 
     assert.equal((await call(api.url, 'GET', '/v1/me', withKey(k.key))).status, 200);
@@ -240,7 +255,10 @@ describe('API keys', function () {
     assert.equal(later.last_used_at!.getTime(), first.last_used_at.getTime());
 
     // Once it is over a minute old, the next request refreshes it.
-    await api.knex('api_keys').where({ id: k.id }).update({ last_used_at: new Date(Date.now() - 120_000) });
+    await api
+      .knex('api_keys')
+      .where({ id: k.id })
+      .update({ last_used_at: new Date(Date.now() - 120_000) });
     await call(api.url, 'GET', '/v1/me', withKey(k.key));
     assert.ok(Date.now() - (await row())!.last_used_at!.getTime() < 60_000);
     const listed = await call(api.url, 'GET', '/v1/api-keys', { token });

@@ -8,10 +8,39 @@ import { startTestStack, type TestStack } from '../helpers/stack';
  * fields, huge strings, odd unicode, SQL-looking strings and extra fields. None may answer 500,
  * every error must have the API's shape, and a refused request must not change any data.
  */
-type Schema = { type?: string | string[]; properties?: Record<string, Schema>; required?: string[]; enum?: unknown[]; minimum?: number; items?: Schema; anyOf?: Schema[] };
+type Schema = {
+  type?: string | string[];
+  properties?: Record<string, Schema>;
+  required?: string[];
+  enum?: unknown[];
+  minimum?: number;
+  items?: Schema;
+  anyOf?: Schema[];
+};
 
-const TABLES = ['users', 'podcasts', 'podcast_jobs', 'audios', 'audio_jobs', 'api_keys', 'usage_logs', 'subscriptions', 'idempotency_keys', 'quota_reservations'];
-const NASTY = ["'; DROP TABLE users; --", '" OR 1=1 --', '😀\u202e\uFFFF\u0000', 'x'.repeat(200_000), '\\u0000', '<script>alert(1)</script>', '../../etc/passwd', '%00', '{{7*7}}'];
+const TABLES = [
+  'users',
+  'podcasts',
+  'podcast_jobs',
+  'audios',
+  'audio_jobs',
+  'api_keys',
+  'usage_logs',
+  'subscriptions',
+  'idempotency_keys',
+  'quota_reservations',
+];
+const NASTY = [
+  "'; DROP TABLE users; --",
+  '" OR 1=1 --',
+  '😀\u202e\uFFFF\u0000',
+  'x'.repeat(200_000),
+  '\\u0000',
+  '<script>alert(1)</script>',
+  '../../etc/passwd',
+  '%00',
+  '{{7*7}}',
+];
 
 function plausible(s: Schema | undefined): unknown {
   if (!s) return 'x';
@@ -19,13 +48,19 @@ function plausible(s: Schema | undefined): unknown {
   if (s.anyOf) return plausible(s.anyOf.find((a) => a.type !== 'null') ?? s.anyOf[0]);
   const type = Array.isArray(s.type) ? s.type.find((t) => t !== 'null') : s.type;
   switch (type) {
-    case 'string': return 'x';
+    case 'string':
+      return 'x';
     case 'integer':
-    case 'number': return s.minimum ?? 1;
-    case 'boolean': return false;
-    case 'array': return [plausible(s.items)];
-    case 'object': return Object.fromEntries(Object.entries(s.properties ?? {}).map(([k, v]) => [k, plausible(v)]));
-    default: return 'x';
+    case 'number':
+      return s.minimum ?? 1;
+    case 'boolean':
+      return false;
+    case 'array':
+      return [plausible(s.items)];
+    case 'object':
+      return Object.fromEntries(Object.entries(s.properties ?? {}).map(([k, v]) => [k, plausible(v)]));
+    default:
+      return 'x';
   }
 }
 
@@ -36,7 +71,8 @@ function mutations(schema: Schema): unknown[] {
     const without = { ...base };
     delete without[key];
     out.push(without);
-    for (const wrong of [123, -1, 1e308, 'text', true, null, [], {}, [1, 2], typeof value === 'string' ? 0 : 'not-a-number']) out.push({ ...base, [key]: wrong });
+    for (const wrong of [123, -1, 1e308, 'text', true, null, [], {}, [1, 2], typeof value === 'string' ? 0 : 'not-a-number'])
+      out.push({ ...base, [key]: wrong });
     for (const nasty of NASTY) out.push({ ...base, [key]: nasty });
   }
   return out;

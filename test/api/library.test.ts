@@ -13,10 +13,14 @@ describe('the audio library and usage', function () {
   async function speak(token: string, text: string) {
     const res = await call(stack.url, 'POST', '/v1/audios', { token, body: { text, voiceId: 'local-en-female', title: text.slice(0, 20) } });
     assert.equal(res.status, 202, JSON.stringify(res.body));
-    return eventually(async () => {
-      const r = await call(stack.url, 'GET', `/v1/audios/${res.body.id}`, { token });
-      return r.status === 200 ? r.body : undefined;
-    }, 60_000, 'the audio');
+    return eventually(
+      async () => {
+        const r = await call(stack.url, 'GET', `/v1/audios/${res.body.id}`, { token });
+        return r.status === 200 ? r.body : undefined;
+      },
+      60_000,
+      'the audio',
+    );
   }
 
   it('lists the library newest first with pagination and a type filter, and hides deleted audios', async () => {
@@ -29,17 +33,23 @@ describe('the audio library and usage', function () {
       voice_id: 'openai-alloy',
       audio_url: 'local:nowhere.mp3',
       duration: i + 1,
-      type: i === 4 ? 'podcast' as const : 'tts' as const,
+      type: i === 4 ? ('podcast' as const) : ('tts' as const),
       created_at: new Date(Date.UTC(2026, 0, 1, 0, 0, i)),
     }));
     await stack.knex('audios').insert(rows);
     const page = await call(stack.url, 'GET', '/v1/audios?limit=2&offset=1', { token });
     assert.equal(page.status, 200);
     assert.equal(page.body.total, 5);
-    assert.deepEqual(page.body.items.map((a: { title: string }) => a.title), ['Clip 3', 'Clip 2']);
+    assert.deepEqual(
+      page.body.items.map((a: { title: string }) => a.title),
+      ['Clip 3', 'Clip 2'],
+    );
     assert.equal(page.body.items[0].voiceName, 'Alloy', 'joined with its voice (seed query 3.1)');
     const podcasts = await call(stack.url, 'GET', '/v1/audios?type=podcast', { token });
-    assert.deepEqual(podcasts.body.items.map((a: { title: string }) => a.title), ['Clip 4']);
+    assert.deepEqual(
+      podcasts.body.items.map((a: { title: string }) => a.title),
+      ['Clip 4'],
+    );
     assert.equal((await call(stack.url, 'GET', '/v1/audios?limit=0', { token })).status, 400);
     assert.equal((await call(stack.url, 'GET', '/v1/audios?limit=101', { token })).status, 400);
 
@@ -75,7 +85,11 @@ describe('the audio library and usage', function () {
 
     assert.equal((await call(stack.url, 'PATCH', `/v1/audios/${audio.id}`, { token: owner.token, body: {} })).status, 400);
     assert.equal((await call(stack.url, 'PATCH', `/v1/audios/${audio.id}`, { token: owner.token, body: { isPublic: 'yes' } })).status, 400);
-    for (const [method, body] of [['GET', undefined], ['PATCH', { title: 'mine now' }], ['DELETE', undefined]] as const) {
+    for (const [method, body] of [
+      ['GET', undefined],
+      ['PATCH', { title: 'mine now' }],
+      ['DELETE', undefined],
+    ] as const) {
       const r = await call(stack.url, method, `/v1/audios/${audio.id}`, { token: other.token, body });
       assert.equal(r.status, 404, `${method} by another user`);
     }
@@ -88,16 +102,24 @@ describe('the audio library and usage', function () {
   it('reports usage per UTC month, counting the first and last second of the month and nothing outside it', async () => {
     const { token, user } = await registerUser(stack, 'usage');
     const log = (at: string, duration: number, chars: number, cost: number | null) => ({
-      user_id: user.id, type: 'tts' as const, chars_used: chars, duration_used: duration, api_cost: cost, provider: 'local', created_at: new Date(at),
+      user_id: user.id,
+      type: 'tts' as const,
+      chars_used: chars,
+      duration_used: duration,
+      api_cost: cost,
+      provider: 'local',
+      created_at: new Date(at),
     });
-    await stack.knex('usage_logs').insert([
-      log('2026-09-30T23:59:59Z', 100, 1000, 1),
-      log('2026-10-01T00:00:00Z', 10.5, 100, 0.25),
-      log('2026-10-01T12:00:00Z', 4.5, 40, null),
-      log('2026-10-15T08:00:00Z', 20, 200, 0.5),
-      log('2026-10-31T23:59:59Z', 5, 50, 0.125),
-      log('2026-11-01T00:00:00Z', 100, 1000, 1),
-    ]);
+    await stack
+      .knex('usage_logs')
+      .insert([
+        log('2026-09-30T23:59:59Z', 100, 1000, 1),
+        log('2026-10-01T00:00:00Z', 10.5, 100, 0.25),
+        log('2026-10-01T12:00:00Z', 4.5, 40, null),
+        log('2026-10-15T08:00:00Z', 20, 200, 0.5),
+        log('2026-10-31T23:59:59Z', 5, 50, 0.125),
+        log('2026-11-01T00:00:00Z', 100, 1000, 1),
+      ]);
     const r = await call(stack.url, 'GET', '/v1/usage?month=2026-10', { token });
     assert.equal(r.status, 200);
     assert.deepEqual(r.body, {

@@ -73,7 +73,9 @@ describe('OAuth sign-in (Google, GitHub)', function () {
     const { back } = await authorize('google');
     const elsewhere = await call(api.url, 'GET', `/v1/auth/oauth/google/callback${back.search}`);
     assertError(elsewhere, 400, 'VALIDATION_FAILED', /browser/);
-    const wrongCookie = await call(api.url, 'GET', `/v1/auth/oauth/google/callback${back.search}`, { headers: { cookie: 'aimake_oauth_google=someone-elses-state' } });
+    const wrongCookie = await call(api.url, 'GET', `/v1/auth/oauth/google/callback${back.search}`, {
+      headers: { cookie: 'aimake_oauth_google=someone-elses-state' },
+    });
     assertError(wrongCookie, 400, 'VALIDATION_FAILED', /browser/);
     assert.equal((await callback('google', back.search)).status, 200, 'the browser that started it still signs in');
   });
@@ -237,7 +239,7 @@ describe('OAuth sign-in (Google, GitHub)', function () {
     assert.equal((await call(api.url, 'POST', '/v1/auth/login', { body: { email, password } })).status, 200);
   });
 
-  it('does not let a pre-registered, never verified password account capture the real owner\'s sign-in', async () => {
+  it("does not let a pre-registered, never verified password account capture the real owner's sign-in", async () => {
     // Someone registered the victim's address with a password of their own and never verified it.
     const squatter = await registerUser(api, 'victim');
     const victimSub = googleSub();
@@ -251,7 +253,7 @@ describe('OAuth sign-in (Google, GitHub)', function () {
 
     const row = await api.knex('users').where({ id: squatter.user.id }).first();
     assert.ok(row);
-    assert.equal(row.google_id, null, 'the squatter\'s account gets no google_id');
+    assert.equal(row.google_id, null, "the squatter's account gets no google_id");
     assert.equal(row.github_id, null);
     assert.equal(row.is_verified, false);
     assert.equal((await api.knex('users').where({ google_id: victimSub })).length, 0);
@@ -269,7 +271,7 @@ describe('OAuth sign-in (Google, GitHub)', function () {
     assert.equal((await api.knex('users').where({ id: user.id }).first())!.google_id, sub1);
   });
 
-  it('refuses a tampered, unknown, expired or other provider\'s state with 400, and a missing code', async () => {
+  it("refuses a tampered, unknown, expired or other provider's state with 400, and a missing code", async () => {
     googleAs({ sub: googleSub(), email: uniqueEmail('state'), email_verified: true });
     const { back } = await authorize('google');
     const state = back.searchParams.get('state')!;
@@ -284,7 +286,8 @@ describe('OAuth sign-in (Google, GitHub)', function () {
     assert.equal((await callback('google', back.search)).status, 200);
 
     const late = await authorize('google');
-    await api.knex('oauth_states')
+    await api
+      .knex('oauth_states')
       .where({ state_hash: sha256Hex(late.back.searchParams.get('state')!) })
       .update({ created_at: api.knex.raw(`NOW() - INTERVAL '11 minutes'`) });
     assertError(await callback('google', late.back.search), 400, 'VALIDATION_FAILED', /expired/);

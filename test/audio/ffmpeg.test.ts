@@ -22,9 +22,13 @@ function integratedLoudness(file: string): number {
 }
 
 function streamInfo(file: string): { codec: string; sampleRate: number; channels: number } {
-  const out = execFileSync('ffprobe', ['-v', 'error', '-select_streams', 'a:0', '-show_entries', 'stream=codec_name,sample_rate,channels', '-of', 'json', file], {
-    encoding: 'utf8',
-  });
+  const out = execFileSync(
+    'ffprobe',
+    ['-v', 'error', '-select_streams', 'a:0', '-show_entries', 'stream=codec_name,sample_rate,channels', '-of', 'json', file],
+    {
+      encoding: 'utf8',
+    },
+  );
   const s = (JSON.parse(out) as { streams: Array<{ codec_name: string; sample_rate: string; channels: number }> }).streams[0]!;
   return { codec: s.codec_name, sampleRate: Number(s.sample_rate), channels: s.channels };
 }
@@ -70,10 +74,45 @@ describe('audio/ffmpeg', () => {
     espeakZhWav = path.join(dir, 'zh.wav');
     speechMp3 = path.join(dir, 'en2.mp3');
     sineStereo = path.join(dir, 'sine-22k-stereo.wav');
-    await tts.synthesize({ text: 'Welcome to the show. Today we talk about audio pipelines.', providerVoice: 'en-us+f3', language: 'en-US', speed: 1, format: 'wav', outputPath: espeakWav });
-    await tts.synthesize({ text: '这是第二位主持人。我们继续讨论。', providerVoice: 'cmn+m3', language: 'zh-CN', speed: 1, format: 'wav', outputPath: espeakZhWav });
-    await tts.synthesize({ text: 'And this line arrived as an MP3 from another provider.', providerVoice: 'en-us+m3', language: 'en-US', speed: 1.2, format: 'mp3', outputPath: speechMp3 });
-    ffmpeg(['-v', 'error', '-f', 'lavfi', '-i', 'sine=frequency=330:sample_rate=22050:duration=1.5', '-af', 'volume=-12dB', '-ac', '2', '-c:a', 'pcm_s16le', sineStereo]);
+    await tts.synthesize({
+      text: 'Welcome to the show. Today we talk about audio pipelines.',
+      providerVoice: 'en-us+f3',
+      language: 'en-US',
+      speed: 1,
+      format: 'wav',
+      outputPath: espeakWav,
+    });
+    await tts.synthesize({
+      text: '这是第二位主持人。我们继续讨论。',
+      providerVoice: 'cmn+m3',
+      language: 'zh-CN',
+      speed: 1,
+      format: 'wav',
+      outputPath: espeakZhWav,
+    });
+    await tts.synthesize({
+      text: 'And this line arrived as an MP3 from another provider.',
+      providerVoice: 'en-us+m3',
+      language: 'en-US',
+      speed: 1.2,
+      format: 'mp3',
+      outputPath: speechMp3,
+    });
+    ffmpeg([
+      '-v',
+      'error',
+      '-f',
+      'lavfi',
+      '-i',
+      'sine=frequency=330:sample_rate=22050:duration=1.5',
+      '-af',
+      'volume=-12dB',
+      '-ac',
+      '2',
+      '-c:a',
+      'pcm_s16le',
+      sineStereo,
+    ]);
   });
   after(async () => {
     await fsp.rm(dir, { recursive: true, force: true });

@@ -12,9 +12,13 @@ const ZH = '你好，欢迎收听今天的播客节目。我们来聊聊人工�
 const EN = 'Hello and welcome to the show. Today we talk about artificial intelligence.';
 
 function streamInfo(file: string): { codec: string; sampleRate: number; channels: number } {
-  const out = execFileSync('ffprobe', ['-v', 'error', '-select_streams', 'a:0', '-show_entries', 'stream=codec_name,sample_rate,channels', '-of', 'json', file], {
-    encoding: 'utf8',
-  });
+  const out = execFileSync(
+    'ffprobe',
+    ['-v', 'error', '-select_streams', 'a:0', '-show_entries', 'stream=codec_name,sample_rate,channels', '-of', 'json', file],
+    {
+      encoding: 'utf8',
+    },
+  );
   const s = (JSON.parse(out) as { streams: Array<{ codec_name: string; sample_rate: string; channels: number }> }).streams[0]!;
   return { codec: s.codec_name, sampleRate: Number(s.sample_rate), channels: s.channels };
 }

@@ -37,7 +37,10 @@ describe('billing: Stripe checkout, portal, webhooks as workflows, reconciliatio
     const payload = JSON.stringify(event, null, 2);
     const header = Stripe.webhooks.generateTestHeaderString({ payload, secret: opts.secret ?? WEBHOOK_SECRET, timestamp: opts.timestamp });
     const body = opts.tamper ? opts.tamper(payload) : payload;
-    return call(stack.url, 'POST', '/v1/webhooks/stripe', { rawBody: body, headers: { 'stripe-signature': header, 'content-type': 'application/json; charset=utf-8' } });
+    return call(stack.url, 'POST', '/v1/webhooks/stripe', {
+      rawBody: body,
+      headers: { 'stripe-signature': header, 'content-type': 'application/json; charset=utf-8' },
+    });
   }
 
   /** Delivers an event and waits for its workflow to apply it. */
@@ -54,7 +57,8 @@ describe('billing: Stripe checkout, portal, webhooks as workflows, reconciliatio
     return u;
   };
   const row = (userId: string) => stack.knex('subscriptions').where({ user_id: userId }).first();
-  const listCallsFor = (customer: string) => fake.requests.filter((r) => r.method === 'GET' && r.path === '/v1/subscriptions' && r.query.customer === customer).length;
+  const listCallsFor = (customer: string) =>
+    fake.requests.filter((r) => r.method === 'GET' && r.path === '/v1/subscriptions' && r.query.customer === customer).length;
 
   /** A user who went through Checkout for `plan` and paid: Stripe holds an active subscription. */
   async function subscriber(label: string, plan: 'pro' | 'team' = 'pro') {
@@ -123,7 +127,10 @@ describe('billing: Stripe checkout, portal, webhooks as workflows, reconciliatio
     const other = await registerUser(stack, 'checkout-race');
     const before = fake.count('POST', '/v1/customers');
     const all = await Promise.all([1, 2, 3].map(() => call(stack.url, 'POST', '/v1/billing/checkout', { token: other.token, body: { plan: 'pro' } })));
-    assert.deepEqual(all.map((a) => a.status), [200, 200, 200]);
+    assert.deepEqual(
+      all.map((a) => a.status),
+      [200, 200, 200],
+    );
     assert.equal(fake.count('POST', '/v1/customers') - before, 1);
   });
 
@@ -186,7 +193,10 @@ describe('billing: Stripe checkout, portal, webhooks as workflows, reconciliatio
 
     const ended = fake.cancelSubscription(s.subscriptionId);
     const change = await apply(fake.event('customer.subscription.deleted', ended));
-    assert.ok(change?.changes.some((c) => c.field === 'user.plan' && c.from === 'team' && c.to === 'free'), JSON.stringify(change));
+    assert.ok(
+      change?.changes.some((c) => c.field === 'user.plan' && c.from === 'team' && c.to === 'free'),
+      JSON.stringify(change),
+    );
     u = await user(s.user.id);
     assert.equal(u.plan, 'free');
     assert.equal(u.quota_limit, 600);
@@ -275,18 +285,29 @@ describe('billing: Stripe checkout, portal, webhooks as workflows, reconciliatio
     await stack.knex('users').where({ id: a.user.id }).update({ plan: 'free', quota_limit: 600 });
     await stack.knex('subscriptions').where({ user_id: b.user.id }).update({ status: 'canceled', plan: 'team' });
 
-    const report: ReconcileReport = await (await client()).workflow.execute('reconcileBillingWorkflow', {
+    const report: ReconcileReport = await (
+      await client()
+    ).workflow.execute('reconcileBillingWorkflow', {
       taskQueue: stack.taskQueue,
       workflowId: `reconcile-test-${Date.now()}`,
     });
     const byUser = new Map(report.changes.map((ch) => [ch.userId, ch]));
     assert.ok(report.scanned >= 3);
     assert.deepEqual(
-      byUser.get(a.user.id)?.changes.map((ch) => ch.field).sort(),
+      byUser
+        .get(a.user.id)
+        ?.changes.map((ch) => ch.field)
+        .sort(),
       ['user.plan', 'user.quota_limit'],
       JSON.stringify(report),
     );
-    assert.deepEqual(byUser.get(b.user.id)?.changes.map((ch) => ch.field).sort(), ['subscription.plan', 'subscription.status']);
+    assert.deepEqual(
+      byUser
+        .get(b.user.id)
+        ?.changes.map((ch) => ch.field)
+        .sort(),
+      ['subscription.plan', 'subscription.status'],
+    );
     assert.ok(byUser.get(c.user.id)?.changes.some((ch) => ch.field === 'user.plan' && ch.to === 'pro'));
     assert.equal((await user(a.user.id)).plan, 'team');
     assert.equal((await user(a.user.id)).quota_limit, 72_000);
@@ -294,7 +315,9 @@ describe('billing: Stripe checkout, portal, webhooks as workflows, reconciliatio
     assert.equal((await row(b.user.id))!.plan, 'pro');
     assert.equal((await user(c.user.id)).plan, 'pro');
 
-    const again: ReconcileReport = await (await client()).workflow.execute('reconcileBillingWorkflow', {
+    const again: ReconcileReport = await (
+      await client()
+    ).workflow.execute('reconcileBillingWorkflow', {
       taskQueue: stack.taskQueue,
       workflowId: `reconcile-test-again-${Date.now()}`,
     });
@@ -315,7 +338,9 @@ describe('billing: Stripe checkout, portal, webhooks as workflows, reconciliatio
   it('pages through many subscriptions', async () => {
     const before = fake.subscriptions.size;
     for (let i = 0; i < 230; i++) fake.setSubscription({ customer: `cus_test_foreign_${i}`, price: PRO, created: 1_700_000_000 + i });
-    const report: ReconcileReport = await (await client()).workflow.execute('reconcileBillingWorkflow', {
+    const report: ReconcileReport = await (
+      await client()
+    ).workflow.execute('reconcileBillingWorkflow', {
       taskQueue: stack.taskQueue,
       workflowId: `reconcile-test-pages-${Date.now()}`,
     });

@@ -110,9 +110,19 @@ export function makeMp3(shape: PcmShape & { bitrateKbps?: number }): Promise<Buf
       const mp3Path = path.join(dir, `${randomUUID()}.mp3`);
       await fs.writeFile(wavPath, makeWav({ seconds: shape.seconds, sampleRate, toneHz }));
       await run(FFMPEG, [
-        '-hide_banner', '-loglevel', 'error', '-nostdin', '-y',
-        '-i', wavPath,
-        '-codec:a', 'libmp3lame', '-b:a', `${bitrate}k`, '-ar', String(sampleRate),
+        '-hide_banner',
+        '-loglevel',
+        'error',
+        '-nostdin',
+        '-y',
+        '-i',
+        wavPath,
+        '-codec:a',
+        'libmp3lame',
+        '-b:a',
+        `${bitrate}k`,
+        '-ar',
+        String(sampleRate),
         mp3Path,
       ]);
       return await fs.readFile(mp3Path);
@@ -132,10 +142,7 @@ export function makeMp3(shape: PcmShape & { bitrateKbps?: number }): Promise<Buf
 
 export type FakeAudioFormat = 'mp3' | 'wav' | 'pcm';
 
-export async function makeAudio(
-  format: FakeAudioFormat,
-  shape: PcmShape & { bitrateKbps?: number },
-): Promise<Buffer> {
+export async function makeAudio(format: FakeAudioFormat, shape: PcmShape & { bitrateKbps?: number }): Promise<Buffer> {
   if (format === 'mp3') return makeMp3(shape);
   if (format === 'wav') return makeWav(shape);
   return makePcm(shape);
@@ -150,12 +157,7 @@ export interface ProbeResult {
 
 /** What ffprobe makes of a file; rejects when ffprobe cannot decode it. */
 export async function probeAudio(file: string): Promise<ProbeResult> {
-  const out = await run(FFPROBE, [
-    '-v', 'error',
-    '-show_entries', 'format=format_name,duration:stream=codec_name,sample_rate',
-    '-of', 'json',
-    file,
-  ]);
+  const out = await run(FFPROBE, ['-v', 'error', '-show_entries', 'format=format_name,duration:stream=codec_name,sample_rate', '-of', 'json', file]);
   const j = JSON.parse(out) as {
     format?: { format_name?: string; duration?: string };
     streams?: Array<{ codec_name?: string; sample_rate?: string }>;

@@ -6,18 +6,7 @@
 import http from 'node:http';
 import { randomUUID } from 'node:crypto';
 import { FakeAudioFormat, fakeSpeechSeconds, makeAudio, toneForVoice } from './audio';
-import {
-  FakeState,
-  FaultQueue,
-  LoggedRequest,
-  applyFault,
-  closeServer,
-  listenLoopback,
-  readRequest,
-  send,
-  splitUrl,
-  waitUnlessGone,
-} from './faults';
+import { FakeState, FaultQueue, LoggedRequest, applyFault, closeServer, listenLoopback, readRequest, send, splitUrl, waitUnlessGone } from './faults';
 
 /** Per-model request limits and credits per character, as ElevenLabs documents them. */
 export const ELEVENLABS_MODELS: Record<string, { maxChars: number; creditsPerChar: number }> = {
@@ -47,9 +36,7 @@ function detail(status: string, message: string): { detail: { status: string; me
   return { detail: { status, message } };
 }
 
-function parseOutputFormat(
-  spec: string,
-): { format: FakeAudioFormat; sampleRate: number; bitrateKbps?: number; contentType: string } | null {
+function parseOutputFormat(spec: string): { format: FakeAudioFormat; sampleRate: number; bitrateKbps?: number; contentType: string } | null {
   const mp3 = /^mp3_(\d+)_(\d+)$/.exec(spec);
   if (mp3) return { format: 'mp3', sampleRate: Number(mp3[1]), bitrateKbps: Number(mp3[2]), contentType: 'audio/mpeg' };
   const wav = /^wav_(\d+)$/.exec(spec);
@@ -59,9 +46,7 @@ function parseOutputFormat(
   return null;
 }
 
-export async function startFakeElevenLabs(
-  opts: { latencyMs?: number; voices?: string[]; apiKey?: string } = {},
-): Promise<FakeElevenLabs> {
+export async function startFakeElevenLabs(opts: { latencyMs?: number; voices?: string[]; apiKey?: string } = {}): Promise<FakeElevenLabs> {
   const state = new FakeState();
   const voices = new Set(opts.voices ?? DEFAULT_ELEVENLABS_VOICES);
 
@@ -122,10 +107,7 @@ export async function startFakeElevenLabs(
       return;
     }
     if (chars > model.maxChars) {
-      send(res, 400, detail(
-        'max_character_limit_exceeded',
-        `Text is ${chars} characters; the maximum for ${modelId} is ${model.maxChars}.`,
-      ));
+      send(res, 400, detail('max_character_limit_exceeded', `Text is ${chars} characters; the maximum for ${modelId} is ${model.maxChars}.`));
       return;
     }
     const speed = body.voice_settings?.speed ?? 1;

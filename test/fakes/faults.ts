@@ -94,12 +94,7 @@ export function waitUnlessGone(ms: number, res: http.ServerResponse): Promise<bo
   });
 }
 
-export function send(
-  res: http.ServerResponse,
-  status: number,
-  body: unknown,
-  headers: Record<string, string> = {},
-): void {
+export function send(res: http.ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
   if (res.destroyed || res.headersSent) return;
   let payload: Buffer;
   const h: Record<string, string> = { ...headers };

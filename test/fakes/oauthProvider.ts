@@ -206,7 +206,10 @@ export async function startFakeOAuthProvider(opts: { redirectBase: string }): Pr
     const client = clients[provider];
     const creds = clientCredentials(req, form);
     if (!creds || creds.id !== client.clientId || creds.secret !== client.clientSecret) {
-      return { error: provider === 'google' ? 'invalid_client' : 'incorrect_client_credentials', description: 'The client_id and/or client_secret passed are incorrect.' };
+      return {
+        error: provider === 'google' ? 'invalid_client' : 'incorrect_client_credentials',
+        description: 'The client_id and/or client_secret passed are incorrect.',
+      };
     }
     if (provider === 'google' && form.get('grant_type') !== 'authorization_code') return { error: 'unsupported_grant_type', description: 'Invalid grant_type' };
     const code = form.get('code') ?? '';
@@ -217,7 +220,8 @@ export async function startFakeOAuthProvider(opts: { redirectBase: string }): Pr
     if (!grant || grant.provider !== provider || grant.clientId !== creds.id || grant.expiresAt < Date.now()) {
       return { error: badCode, description: 'The code passed is incorrect or expired.' };
     }
-    if (form.get('redirect_uri') !== grant.redirectUri) return { error: 'redirect_uri_mismatch', description: 'The redirect_uri MUST match the registered callback URL for this application.' };
+    if (form.get('redirect_uri') !== grant.redirectUri)
+      return { error: 'redirect_uri_mismatch', description: 'The redirect_uri MUST match the registered callback URL for this application.' };
     if (grant.challenge !== null) {
       const verifier = form.get('code_verifier');
       if (!verifier) return { error: badCode, description: 'Missing code verifier.' };
@@ -252,7 +256,12 @@ export async function startFakeOAuthProvider(opts: { redirectBase: string }): Pr
   function googleUserinfo(req: http.IncomingMessage, res: http.ServerResponse): void {
     const token = tokens.get(bearer(req) ?? '');
     if (!token || token.provider !== 'google') {
-      return send(res, 401, { error: 'invalid_request', error_description: 'Invalid Credentials' }, { 'www-authenticate': 'Bearer realm="https://accounts.google.com/", error="invalid_token"' });
+      return send(
+        res,
+        401,
+        { error: 'invalid_request', error_description: 'Invalid Credentials' },
+        { 'www-authenticate': 'Bearer realm="https://accounts.google.com/", error="invalid_token"' },
+      );
     }
     const id = token.identity as GoogleIdentity;
     const [given, ...family] = (id.name ?? '').split(' ');
@@ -286,7 +295,11 @@ export async function startFakeOAuthProvider(opts: { redirectBase: string }): Pr
       if (!token.scopes.includes('user:email') && !token.scopes.includes('user')) {
         return send(res, 404, { message: 'Not Found', documentation_url: 'https://docs.github.com/rest/users/emails', status: '404' });
       }
-      return send(res, 200, id.emails.map((e) => ({ email: e.email, primary: e.primary, verified: e.verified, visibility: e.visibility ?? null })));
+      return send(
+        res,
+        200,
+        id.emails.map((e) => ({ email: e.email, primary: e.primary, verified: e.verified, visibility: e.visibility ?? null })),
+      );
     }
     send(res, 404, { message: 'Not Found', documentation_url: 'https://docs.github.com/rest', status: '404' });
   }

@@ -5,23 +5,10 @@
 import http from 'node:http';
 import { randomUUID } from 'node:crypto';
 import { fakeSpeechSeconds, makeAudio, toneForVoice } from './audio';
-import {
-  FakeState,
-  FaultQueue,
-  LoggedRequest,
-  applyFault,
-  closeServer,
-  listenLoopback,
-  readRequest,
-  send,
-  splitUrl,
-  waitUnlessGone,
-} from './faults';
+import { FakeState, FaultQueue, LoggedRequest, applyFault, closeServer, listenLoopback, readRequest, send, splitUrl, waitUnlessGone } from './faults';
 
 export const OPENAI_TTS_MODELS = ['tts-1', 'tts-1-hd', 'tts-1-1106', 'tts-1-hd-1106', 'gpt-4o-mini-tts', 'gpt-4o-mini-tts-2025-12-15'];
-export const OPENAI_VOICES = [
-  'alloy', 'ash', 'ballad', 'coral', 'echo', 'fable', 'onyx', 'nova', 'sage', 'shimmer', 'verse', 'marin', 'cedar',
-];
+export const OPENAI_VOICES = ['alloy', 'ash', 'ballad', 'coral', 'echo', 'fable', 'onyx', 'nova', 'sage', 'shimmer', 'verse', 'marin', 'cedar'];
 export const OPENAI_TTS_MAX_INPUT = 4096;
 
 const RAW_REPLY = Symbol('rawChatReply');
@@ -91,17 +78,27 @@ export async function startFakeOpenAi(opts: { latencyMs?: number; apiKey?: strin
     const auth = req.headers.authorization ?? '';
     const m = /^Bearer (.+)$/.exec(auth);
     if (!m || !m[1]!.trim()) {
-      send(res, 401, openAiError(
-        "You didn't provide an API key. You need to provide your API key in an Authorization header using Bearer auth (i.e. Authorization: Bearer YOUR_KEY).",
-        'invalid_request_error',
-      ));
+      send(
+        res,
+        401,
+        openAiError(
+          "You didn't provide an API key. You need to provide your API key in an Authorization header using Bearer auth (i.e. Authorization: Bearer YOUR_KEY).",
+          'invalid_request_error',
+        ),
+      );
       return;
     }
     if (opts.apiKey !== undefined && m[1] !== opts.apiKey) {
-      send(res, 401, openAiError(
-        `Incorrect API key provided: ${m[1]!.slice(0, 3)}***. You can find your API key at https://platform.openai.com/account/api-keys.`,
-        'invalid_request_error', null, 'invalid_api_key',
-      ));
+      send(
+        res,
+        401,
+        openAiError(
+          `Incorrect API key provided: ${m[1]!.slice(0, 3)}***. You can find your API key at https://platform.openai.com/account/api-keys.`,
+          'invalid_request_error',
+          null,
+          'invalid_api_key',
+        ),
+      );
       return;
     }
 
@@ -125,10 +122,7 @@ export async function startFakeOpenAi(opts: { latencyMs?: number; apiKey?: strin
       return bad(`String should have at most ${OPENAI_TTS_MAX_INPUT} characters`, 'input', 'string_too_long');
     }
     if (typeof voice !== 'string' || !OPENAI_VOICES.includes(voice)) {
-      return bad(
-        `Invalid value: '${String(voice)}'. Supported values are: ${OPENAI_VOICES.map((v) => `'${v}'`).join(', ')}.`,
-        'voice', 'invalid_value',
-      );
+      return bad(`Invalid value: '${String(voice)}'. Supported values are: ${OPENAI_VOICES.map((v) => `'${v}'`).join(', ')}.`, 'voice', 'invalid_value');
     }
     if (typeof speed !== 'number' || !(speed >= 0.25 && speed <= 4)) {
       return bad(`Invalid 'speed': ${String(speed)}. Expected a value between 0.25 and 4.0.`, 'speed', 'invalid_value');
@@ -153,10 +147,11 @@ export async function startFakeOpenAi(opts: { latencyMs?: number; apiKey?: strin
       send(res, 400, openAiError(message, 'invalid_request_error', param, code));
     if (typeof body !== 'object' || body === null) return bad('We could not parse the JSON body of your request.', null);
     if (typeof body.model !== 'string' || !/^(gpt-|o\d|chatgpt-)/.test(body.model)) {
-      send(res, 404, openAiError(
-        `The model \`${String(body.model)}\` does not exist or you do not have access to it.`,
-        'invalid_request_error', null, 'model_not_found',
-      ));
+      send(
+        res,
+        404,
+        openAiError(`The model \`${String(body.model)}\` does not exist or you do not have access to it.`, 'invalid_request_error', null, 'model_not_found'),
+      );
       return;
     }
     if (!Array.isArray(body.messages) || body.messages.length === 0) {

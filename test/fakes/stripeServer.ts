@@ -181,7 +181,15 @@ export async function startFakeStripe(opts: { apiKey?: string } = {}): Promise<F
       method: 'POST',
       pattern: /^\/v1\/customers$/,
       run: (_m, p) => {
-        const customer = { id: newId('cus'), object: 'customer', created: now(), email: p.email ?? null, name: p.name ?? null, metadata: p.metadata ?? {}, livemode: false };
+        const customer = {
+          id: newId('cus'),
+          object: 'customer',
+          created: now(),
+          email: p.email ?? null,
+          name: p.name ?? null,
+          metadata: p.metadata ?? {},
+          livemode: false,
+        };
         customers.set(customer.id, customer);
         return { status: 200, body: customer };
       },
@@ -199,8 +207,10 @@ export async function startFakeStripe(opts: { apiKey?: string } = {}): Promise<F
       pattern: /^\/v1\/checkout\/sessions$/,
       run: (_m, p) => {
         if (p.mode !== 'subscription') return stripeError(400, 'This fake only supports mode=subscription', { param: 'mode' });
-        if (!p.line_items?.[0]?.price) return stripeError(400, 'Missing required param: line_items[0][price].', { code: 'parameter_missing', param: 'line_items' });
-        if (p.customer && !customers.has(p.customer)) return stripeError(400, `No such customer: '${p.customer}'`, { code: 'resource_missing', param: 'customer' });
+        if (!p.line_items?.[0]?.price)
+          return stripeError(400, 'Missing required param: line_items[0][price].', { code: 'parameter_missing', param: 'line_items' });
+        if (p.customer && !customers.has(p.customer))
+          return stripeError(400, `No such customer: '${p.customer}'`, { code: 'resource_missing', param: 'customer' });
         if (!p.success_url) return stripeError(400, 'Missing required param: success_url.', { code: 'parameter_missing', param: 'success_url' });
         const id = newId('cs');
         const session = {
@@ -230,7 +240,17 @@ export async function startFakeStripe(opts: { apiKey?: string } = {}): Promise<F
       run: (_m, p) => {
         if (!customers.has(p.customer)) return stripeError(400, `No such customer: '${p.customer}'`, { code: 'resource_missing', param: 'customer' });
         const id = newId('bps');
-        return { status: 200, body: { id, object: 'billing_portal.session', customer: p.customer, return_url: p.return_url ?? null, livemode: false, url: `${base}/p/session/${id}` } };
+        return {
+          status: 200,
+          body: {
+            id,
+            object: 'billing_portal.session',
+            customer: p.customer,
+            return_url: p.return_url ?? null,
+            livemode: false,
+            url: `${base}/p/session/${id}`,
+          },
+        };
       },
     },
     {
@@ -245,13 +265,22 @@ export async function startFakeStripe(opts: { apiKey?: string } = {}): Promise<F
       method: 'GET',
       pattern: /^\/v1\/subscriptions$/,
       run: (_m, p) => {
-        if (p.customer && !customers.has(p.customer)) return stripeError(400, `No such customer: '${p.customer}'`, { code: 'resource_missing', param: 'customer' });
+        if (p.customer && !customers.has(p.customer))
+          return stripeError(400, `No such customer: '${p.customer}'`, { code: 'resource_missing', param: 'customer' });
         const limit = Math.min(100, Math.max(1, Number(p.limit ?? 10)));
         const status = p.status as string | undefined;
         // Newest first, as Stripe lists; without a status, canceled subscriptions are left out.
         const all = [...subscriptions.values()]
           .filter((s) => !p.customer || s.customer === p.customer)
-          .filter((s) => (status === 'all' ? true : status === 'ended' ? ['canceled', 'incomplete_expired'].includes(s.status) : status ? s.status === status : s.status !== 'canceled'))
+          .filter((s) =>
+            status === 'all'
+              ? true
+              : status === 'ended'
+                ? ['canceled', 'incomplete_expired'].includes(s.status)
+                : status
+                  ? s.status === status
+                  : s.status !== 'canceled',
+          )
           .sort((a, b) => b.created - a.created || (a.id < b.id ? 1 : -1));
         let from = 0;
         if (p.starting_after) {

@@ -57,15 +57,26 @@ describe('a worker killed mid-synthesis', function () {
     const { token, user } = await registerUser(stack, 'crash');
     const res = await call(stack.url, 'POST', '/v1/podcasts', {
       token,
-      body: { sourceType: 'topic', sourceContent: 'Crash safety', targetDuration: 60, language: 'en-US', hostVoiceId: 'openai-alloy', guestVoiceId: 'openai-echo' },
+      body: {
+        sourceType: 'topic',
+        sourceContent: 'Crash safety',
+        targetDuration: 60,
+        language: 'en-US',
+        hostVoiceId: 'openai-alloy',
+        guestVoiceId: 'openai-echo',
+      },
     });
     assert.equal(res.status, 202, JSON.stringify(res.body));
     const jobId = res.body.job.id;
 
-    const doneBeforeKill = await eventually(async () => {
-      const rows = await stack.knex('podcast_segments').where({ job_id: jobId }).pluck('line_index');
-      return rows.length >= 5 ? rows : undefined;
-    }, 120_000, 'five lines to be synthesized');
+    const doneBeforeKill = await eventually(
+      async () => {
+        const rows = await stack.knex('podcast_segments').where({ job_id: jobId }).pluck('line_index');
+        return rows.length >= 5 ? rows : undefined;
+      },
+      120_000,
+      'five lines to be synthesized',
+    );
     first.kill('SIGKILL');
     await new Promise((r) => first.once('exit', r));
     const textsBeforeKill = speechTexts();

@@ -30,7 +30,15 @@ describe('podcast lifecycle: cancel, retry, review, quota, idempotency', functio
     call(stack.url, 'POST', '/v1/podcasts', {
       token,
       headers,
-      body: { sourceType: 'topic', sourceContent: 'Lifecycle', targetDuration: 60, language: 'en-US', hostVoiceId: 'openai-alloy', guestVoiceId: 'openai-nova', ...extra },
+      body: {
+        sourceType: 'topic',
+        sourceContent: 'Lifecycle',
+        targetDuration: 60,
+        language: 'en-US',
+        hostVoiceId: 'openai-alloy',
+        guestVoiceId: 'openai-nova',
+        ...extra,
+      },
     });
 
   it('cancels a run midway: canceled, partial files removed, nothing charged', async () => {
@@ -45,7 +53,7 @@ describe('podcast lifecycle: cancel, retry, review, quota, idempotency', functio
     assert.equal(job.status, 'canceled');
     const p = (await call(stack.url, 'GET', `/v1/podcasts/${podcastId}`, { token })).body;
     assert.equal(p.status, 'canceled');
-    assert.equal((await stack.storage.deletePrefix(`podcasts/${podcastId}/segments`)), 0, 'no partial segment files remain');
+    assert.equal(await stack.storage.deletePrefix(`podcasts/${podcastId}/segments`), 0, 'no partial segment files remain');
     assert.equal((await stack.knex('podcast_segments').where({ podcast_id: podcastId })).length, 0);
     const u = await stack.knex('users').where({ id: user.id }).first();
     assert.ok(u);
@@ -59,7 +67,10 @@ describe('podcast lifecycle: cancel, retry, review, quota, idempotency', functio
   it('retries a failed podcast, reusing the lines already synthesized', async () => {
     const { token, user } = await registerUser(stack, 'retry');
     // Four lines succeed, the fifth request is refused as invalid, which fails the job at once.
-    openai.faults.push({ path: '/v1/audio/speech', times: 4 }, { path: '/v1/audio/speech', status: 400, body: { error: { message: 'bad input', type: 'invalid_request_error' } } });
+    openai.faults.push(
+      { path: '/v1/audio/speech', times: 4 },
+      { path: '/v1/audio/speech', status: 400, body: { error: { message: 'bad input', type: 'invalid_request_error' } } },
+    );
     const res = await topicPodcast(token);
     const podcastId = res.body.podcast.id;
     const first = await pollJob(stack, token, podcastId);
@@ -90,14 +101,22 @@ describe('podcast lifecycle: cancel, retry, review, quota, idempotency', functio
     const { token } = await registerUser(stack, 'review');
     const res = await topicPodcast(token, { review: true });
     const podcastId = res.body.podcast.id;
-    const draft = await eventually(async () => {
-      const p = (await call(stack.url, 'GET', `/v1/podcasts/${podcastId}`, { token })).body;
-      return p.status === 'draft' ? p : undefined;
-    }, 60_000, 'the draft');
+    const draft = await eventually(
+      async () => {
+        const p = (await call(stack.url, 'GET', `/v1/podcasts/${podcastId}`, { token })).body;
+        return p.status === 'draft' ? p : undefined;
+      },
+      60_000,
+      'the draft',
+    );
     assert.equal(draft.script.length, LINES.length);
     assert.equal(draft.job.currentStep, 'Waiting for script approval');
     const live = await queryJobSnapshot(await stack.temporal.client(), podcastId);
-    assert.deepEqual({ status: live.status, awaitingApproval: live.awaitingApproval }, { status: 'scripting', awaitingApproval: true }, 'the run answers the jobSnapshot query');
+    assert.deepEqual(
+      { status: live.status, awaitingApproval: live.awaitingApproval },
+      { status: 'scripting', awaitingApproval: true },
+      'the run answers the jobSnapshot query',
+    );
     assert.equal(openai.count('/v1/audio/speech'), 0, 'nothing is spoken before approval');
 
     const bad = await call(stack.url, 'PUT', `/v1/podcasts/${podcastId}/script`, { token, body: { script: [{ role: 'narrator', text: '' }] } });
@@ -119,7 +138,13 @@ describe('podcast lifecycle: cancel, retry, review, quota, idempotency', functio
     assert.equal(job.status, 'completed');
     assertMonotonicProgress(seen);
     assert.deepEqual(speechTexts().sort(), edited.map((l) => l.text).sort(), 'exactly the edited script was spoken');
-    assert.deepEqual(openai.requests.filter((r) => r.path === '/v1/audio/speech').map((r) => r.body.voice).sort(), ['alloy', 'shimmer']);
+    assert.deepEqual(
+      openai.requests
+        .filter((r) => r.path === '/v1/audio/speech')
+        .map((r) => r.body.voice)
+        .sort(),
+      ['alloy', 'shimmer'],
+    );
     const late = await call(stack.url, 'PUT', `/v1/podcasts/${podcastId}/script`, { token, body: { script: edited } });
     assert.equal(late.status, 409);
   });
@@ -127,7 +152,14 @@ describe('podcast lifecycle: cancel, retry, review, quota, idempotency', functio
   it('never lets two concurrent podcasts of one user overspend', async () => {
     const { token, user } = await registerUser(stack, 'two-at-once');
     await stack.knex('users').where({ id: user.id }).update({ quota_limit: 100 });
-    const body = { sourceType: 'text', sourceContent: LONG_TEXT, targetDuration: 60, language: 'en-US', hostVoiceId: 'local-en-female', guestVoiceId: 'local-en-male' };
+    const body = {
+      sourceType: 'text',
+      sourceContent: LONG_TEXT,
+      targetDuration: 60,
+      language: 'en-US',
+      hostVoiceId: 'local-en-female',
+      guestVoiceId: 'local-en-male',
+    };
     const [a, b] = await Promise.all([0, 1].map(() => call(stack.url, 'POST', '/v1/podcasts', { token, body })));
     assert.ok(a);
     assert.ok(b);
@@ -148,7 +180,14 @@ describe('podcast lifecycle: cancel, retry, review, quota, idempotency', functio
     const R = 250;
     const c = 60; // a text longer than the target reserves the target
     await stack.knex('users').where({ id: user.id }).update({ quota_limit: R });
-    const body = { sourceType: 'text', sourceContent: LONG_TEXT, targetDuration: c, language: 'en-US', hostVoiceId: 'local-en-female', guestVoiceId: 'local-en-male' };
+    const body = {
+      sourceType: 'text',
+      sourceContent: LONG_TEXT,
+      targetDuration: c,
+      language: 'en-US',
+      hostVoiceId: 'local-en-female',
+      guestVoiceId: 'local-en-male',
+    };
     const replies = await Promise.all(Array.from({ length: 10 }, () => call(stack.url, 'POST', '/v1/podcasts', { token, body })));
     const admitted = replies.filter((r) => r.status === 202);
     assert.equal(admitted.length, Math.floor(R / c));
@@ -166,7 +205,10 @@ describe('podcast lifecycle: cancel, retry, review, quota, idempotency', functio
     const { token, user } = await registerUser(stack, 'idem');
     const headers = { 'Idempotency-Key': `key-${Date.now()}` };
     const replies = await Promise.all(Array.from({ length: 10 }, () => topicPodcast(token, {}, headers)));
-    assert.ok(replies.every((r) => r.status === 202), JSON.stringify(replies.map((r) => r.status)));
+    assert.ok(
+      replies.every((r) => r.status === 202),
+      JSON.stringify(replies.map((r) => r.status)),
+    );
     const ids = new Set(replies.map((r) => r.body.podcast.id));
     assert.equal(ids.size, 1);
     assert.equal((await stack.knex('podcasts').where({ user_id: user.id })).length, 1);
@@ -187,7 +229,10 @@ describe('podcast lifecycle: cancel, retry, review, quota, idempotency', functio
     const stream = await fetch(`${stack.url}/v1/podcasts/${podcastId}/events`, { headers: { authorization: `Bearer ${token}` } });
     assert.match(stream.headers.get('content-type') ?? '', /^text\/event-stream/);
     const text = await stream.text(); // ends when the job ends
-    const snapshots = text.split('\n\n').filter((b) => b.startsWith('event: job')).map((b) => JSON.parse(b.split('\ndata: ')[1]!));
+    const snapshots = text
+      .split('\n\n')
+      .filter((b) => b.startsWith('event: job'))
+      .map((b) => JSON.parse(b.split('\ndata: ')[1]!));
     assert.ok(snapshots.length >= 1);
     assert.equal(snapshots[snapshots.length - 1].status, 'completed');
     assertMonotonicProgress(snapshots);
@@ -259,7 +304,10 @@ describe('podcast requests under the default source policy', function () {
 
   it('refuses a topic without an LLM at request time', async () => {
     const { token } = await registerUser(stack, 'no-llm');
-    const r = await call(stack.url, 'POST', '/v1/podcasts', { token, body: { sourceType: 'topic', sourceContent: 'x', hostVoiceId: 'local-zh-female', guestVoiceId: 'local-zh-male' } });
+    const r = await call(stack.url, 'POST', '/v1/podcasts', {
+      token,
+      body: { sourceType: 'topic', sourceContent: 'x', hostVoiceId: 'local-zh-female', guestVoiceId: 'local-zh-male' },
+    });
     assert.equal(r.status, 400);
     assert.equal(r.body.error.code, 'VALIDATION_FAILED');
     assert.match(r.body.error.message, /LLM/);
@@ -274,8 +322,16 @@ describe('podcast requests under the default source policy', function () {
     await new Promise<void>((r) => page.listen(0, '127.0.0.1', r));
     try {
       const { token, user } = await registerUser(stack, 'ssrf');
-      for (const url of [`http://127.0.0.1:${(page.address() as AddressInfo).port}/`, 'http://169.254.169.254/latest/meta-data/', 'http://[::1]/', 'http://10.0.0.1/']) {
-        const r = await call(stack.url, 'POST', '/v1/podcasts', { token, body: { sourceType: 'url', sourceContent: url, targetDuration: 60, hostVoiceId: 'local-en-female', guestVoiceId: 'local-en-male' } });
+      for (const url of [
+        `http://127.0.0.1:${(page.address() as AddressInfo).port}/`,
+        'http://169.254.169.254/latest/meta-data/',
+        'http://[::1]/',
+        'http://10.0.0.1/',
+      ]) {
+        const r = await call(stack.url, 'POST', '/v1/podcasts', {
+          token,
+          body: { sourceType: 'url', sourceContent: url, targetDuration: 60, hostVoiceId: 'local-en-female', guestVoiceId: 'local-en-male' },
+        });
         assert.equal(r.status, 202);
         const { job } = await pollJob(stack, token, r.body.podcast.id);
         assert.equal(job.status, 'failed', url);
@@ -302,7 +358,10 @@ describe('podcast requests under the default source policy', function () {
     for (const [body, field] of cases) {
       const r = await call(stack.url, 'POST', '/v1/podcasts', { token, body });
       assert.equal(r.status, 400, JSON.stringify(body));
-      assert.ok(r.body.error.details.fields.some((f: { field: string }) => f.field === field), `${field} in ${JSON.stringify(r.body)}`);
+      assert.ok(
+        r.body.error.details.fields.some((f: { field: string }) => f.field === field),
+        `${field} in ${JSON.stringify(r.body)}`,
+      );
     }
     const bad = await call(stack.url, 'GET', '/v1/podcasts/not-a-uuid', { token });
     assert.equal(bad.status, 400);

@@ -31,7 +31,14 @@ describe('a two-hour script of 1,500 lines', function () {
     await stack.knex('users').where({ id: user.id }).update({ plan: 'team', quota_limit: 72_000 });
     const res = await call(stack.url, 'POST', '/v1/podcasts', {
       token,
-      body: { sourceType: 'topic', sourceContent: 'Everything about durable execution', targetDuration: 7200, language: 'en-US', hostVoiceId: 'openai-alloy', guestVoiceId: 'openai-nova' },
+      body: {
+        sourceType: 'topic',
+        sourceContent: 'Everything about durable execution',
+        targetDuration: 7200,
+        language: 'en-US',
+        hostVoiceId: 'openai-alloy',
+        guestVoiceId: 'openai-nova',
+      },
     });
     assert.equal(res.status, 202, JSON.stringify(res.body));
     const { job } = await pollJob(stack, token, res.body.podcast.id, 540_000);
@@ -63,7 +70,15 @@ describe('a two-hour script of 1,500 lines', function () {
         if (done) spans.push([started.get(String(done.scheduledEventId))!, at]);
       }
     }
-    const edges = spans.flatMap(([s, e]) => [[s, 1], [e, -1]] as const).sort((a, b) => a[0] - b[0] || a[1] - b[1]);
+    const edges = spans
+      .flatMap(
+        ([s, e]) =>
+          [
+            [s, 1],
+            [e, -1],
+          ] as const,
+      )
+      .sort((a, b) => a[0] - b[0] || a[1] - b[1]);
     let inFlight = 0;
     let peak = 0;
     for (const [, d] of edges) peak = Math.max(peak, (inFlight += d));

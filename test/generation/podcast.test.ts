@@ -49,32 +49,53 @@ describe('podcast generation, end to end over HTTP (local speech, ffmpeg, Tempor
     const { token, user } = await registerUser(stack, 'podcast-text');
     const res = await call(stack.url, 'POST', '/v1/podcasts', {
       token,
-      body: { title: '音频的未来', sourceType: 'text', sourceContent: ARTICLE_ZH_EN, targetDuration: 120, hostVoiceId: 'local-zh-female', guestVoiceId: 'local-zh-male' },
+      body: {
+        title: '音频的未来',
+        sourceType: 'text',
+        sourceContent: ARTICLE_ZH_EN,
+        targetDuration: 120,
+        hostVoiceId: 'local-zh-female',
+        guestVoiceId: 'local-zh-male',
+      },
     });
     assert.equal(res.status, 202, JSON.stringify(res.body));
     assert.equal(res.body.job.status, 'pending');
     assert.equal(res.body.podcast.status, 'processing');
     const podcast = await expectCompleted(token, user.id, res.body.podcast.id, 0);
     assert.match(podcast.script[0].text, /音频的未来/, 'the host opens with the title');
-    assert.ok(podcast.script.some((l: { text: string }) => l.text.includes('Durable workflows make that possible.')), 'the source is spoken, not invented');
+    assert.ok(
+      podcast.script.some((l: { text: string }) => l.text.includes('Durable workflows make that possible.')),
+      'the source is spoken, not invented',
+    );
   });
 
   it('lets operators find runs by user and podcast, with the title in the memo and activities named for what they do', async () => {
     const { token, user } = await registerUser(stack, 'operator');
     const res = await call(stack.url, 'POST', '/v1/podcasts', {
       token,
-      body: { title: 'Findable', sourceType: 'text', sourceContent: ARTICLE_ZH_EN, targetDuration: 60, hostVoiceId: 'local-zh-female', guestVoiceId: 'local-zh-male' },
+      body: {
+        title: 'Findable',
+        sourceType: 'text',
+        sourceContent: ARTICLE_ZH_EN,
+        targetDuration: 60,
+        hostVoiceId: 'local-zh-female',
+        guestVoiceId: 'local-zh-male',
+      },
     });
     const podcastId = res.body.podcast.id;
     await pollJob(stack, token, podcastId);
     const client = await stack.temporal.client();
     // The job row completes just before the run closes, and visibility lags a little behind both.
     await client.workflow.getHandle(`podcast-${podcastId}`).result();
-    const found = await eventually(async () => {
-      const runs = [];
-      for await (const w of client.workflow.list({ query: `AimakeUserId = "${user.id}" AND AimakePodcastId = "${podcastId}"` })) runs.push(w);
-      return runs.length && runs[0]!.status.name === 'COMPLETED' ? runs : undefined;
-    }, 20_000, 'the closed run in visibility');
+    const found = await eventually(
+      async () => {
+        const runs = [];
+        for await (const w of client.workflow.list({ query: `AimakeUserId = "${user.id}" AND AimakePodcastId = "${podcastId}"` })) runs.push(w);
+        return runs.length && runs[0]!.status.name === 'COMPLETED' ? runs : undefined;
+      },
+      20_000,
+      'the closed run in visibility',
+    );
     assert.equal(found.length, 1);
     assert.equal(found[0]!.workflowId, `podcast-${podcastId}`);
     assert.equal(found[0]!.status.name, 'COMPLETED');
@@ -82,7 +103,8 @@ describe('podcast generation, end to end over HTTP (local speech, ffmpeg, Tempor
     assert.equal(described.memo?.title, 'Findable');
     const history = await client.workflow.getHandle(`podcast-${podcastId}`).fetchHistory();
     const activities = new Set(history.events!.map((e) => e.activityTaskScheduledEventAttributes?.activityType?.name).filter(Boolean));
-    for (const name of ['analyzePodcastSource', 'writePodcastScript', 'synthesizePodcastLine', 'stitchPodcast', 'completePodcast']) assert.ok(activities.has(name), name);
+    for (const name of ['analyzePodcastSource', 'writePodcastScript', 'synthesizePodcastLine', 'stitchPodcast', 'completePodcast'])
+      assert.ok(activities.has(name), name);
   });
 
   it('renders catalogue voices whose provider has no key locally, and records that', async () => {
@@ -125,7 +147,10 @@ describe('podcast generation, end to end over HTTP (local speech, ffmpeg, Tempor
 
   it('turns text into speech as an audio, with one charge', async () => {
     const { token, user } = await registerUser(stack, 'tts');
-    const res = await call(stack.url, 'POST', '/v1/audios', { token, body: { text: 'Hello from AIMake. 你好，欢迎使用。This is a test of text to speech.', voiceId: 'local-en-female', title: 'Greeting' } });
+    const res = await call(stack.url, 'POST', '/v1/audios', {
+      token,
+      body: { text: 'Hello from AIMake. 你好，欢迎使用。This is a test of text to speech.', voiceId: 'local-en-female', title: 'Greeting' },
+    });
     assert.equal(res.status, 202, JSON.stringify(res.body));
     assert.equal(res.body.status, 'processing');
     const id = res.body.id;
@@ -169,10 +194,14 @@ describe('text to speech of long text', function () {
     const text = sentence.repeat(Math.ceil(9000 / sentence.length)); // over two 4,000-character chunks
     const res = await call(stack.url, 'POST', '/v1/audios', { token, body: { text, voiceId: 'local-en-male', format: 'wav', speed: 1.5 } });
     assert.equal(res.status, 202, JSON.stringify(res.body));
-    const audio = await eventually(async () => {
-      const r = await call(stack.url, 'GET', `/v1/audios/${res.body.id}`, { token });
-      return r.status === 200 ? r.body : undefined;
-    }, 150_000, 'the audio');
+    const audio = await eventually(
+      async () => {
+        const r = await call(stack.url, 'GET', `/v1/audios/${res.body.id}`, { token });
+        return r.status === 200 ? r.body : undefined;
+      },
+      150_000,
+      'the audio',
+    );
     assert.equal(audio.format, 'wav');
     assert.equal(audio.textLength, text.length);
     const client = await stack.temporal.client();
@@ -195,7 +224,12 @@ describe('podcast generation with S3-compatible storage', function () {
   before(async () => {
     s3 = await startS3Server();
     const env = { S3_ACCESS_KEY_ID: 'test', S3_SECRET_ACCESS_KEY: 'test', S3_REGION: 'us-east-1' };
-    const client = new S3Client({ endpoint: s3.endpoint, region: env.S3_REGION, forcePathStyle: true, credentials: { accessKeyId: 'test', secretAccessKey: 'test' } });
+    const client = new S3Client({
+      endpoint: s3.endpoint,
+      region: env.S3_REGION,
+      forcePathStyle: true,
+      credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
+    });
     await client.send(new CreateBucketCommand({ Bucket: 'aimake-test' }));
     client.destroy();
     stack = await startTestStack({ ...env, STORAGE_DRIVER: 's3', S3_BUCKET: 'aimake-test', S3_ENDPOINT: s3.endpoint, S3_FORCE_PATH_STYLE: 'true' });

@@ -42,11 +42,19 @@ describe('podcasts through the OpenAI and ElevenLabs SDKs, against fake provider
   });
 
   const create = (token: string, body: Record<string, unknown>) =>
-    call(stack.url, 'POST', '/v1/podcasts', { token, body: { sourceType: 'topic', sourceContent: 'Durable audio generation', targetDuration: 60, language: 'en-US', ...body } });
+    call(stack.url, 'POST', '/v1/podcasts', {
+      token,
+      body: { sourceType: 'topic', sourceContent: 'Durable audio generation', targetDuration: 60, language: 'en-US', ...body },
+    });
 
   it('writes the script with the LLM and completes after a 429 with Retry-After', async () => {
     const { token, user } = await registerUser(stack, 'openai-429');
-    openai.faults.push({ path: '/v1/audio/speech', status: 429, headers: { 'retry-after': '1' }, body: { error: { message: 'Rate limit reached', type: 'requests', code: 'rate_limit_exceeded' } } });
+    openai.faults.push({
+      path: '/v1/audio/speech',
+      status: 429,
+      headers: { 'retry-after': '1' },
+      body: { error: { message: 'Rate limit reached', type: 'requests', code: 'rate_limit_exceeded' } },
+    });
     const res = await create(token, { hostVoiceId: 'openai-alloy', guestVoiceId: 'openai-nova' });
     assert.equal(res.status, 202, JSON.stringify(res.body));
     const { job } = await pollJob(stack, token, res.body.podcast.id);
@@ -58,7 +66,10 @@ describe('podcasts through the OpenAI and ElevenLabs SDKs, against fake provider
     assert.deepEqual([...new Set(voices)].sort(), ['alloy', 'nova']);
 
     const podcast = (await call(stack.url, 'GET', `/v1/podcasts/${res.body.podcast.id}`, { token })).body;
-    assert.deepEqual(podcast.script.map((l: { text: string }) => l.text), SCRIPT.lines.map((l) => l.text));
+    assert.deepEqual(
+      podcast.script.map((l: { text: string }) => l.text),
+      SCRIPT.lines.map((l) => l.text),
+    );
     assert.equal(podcast.ttsProvider, 'openai');
     const [usage] = await stack.knex('usage_logs').where({ podcast_id: podcast.id });
     assert.ok(usage);
@@ -71,7 +82,12 @@ describe('podcasts through the OpenAI and ElevenLabs SDKs, against fake provider
 
   it('fails the job at once with a clear code on a 400, and charges nothing', async () => {
     const { token, user } = await registerUser(stack, 'openai-400');
-    openai.faults.push({ path: '/v1/audio/speech', status: 400, body: { error: { message: 'Input contains unsupported content', type: 'invalid_request_error', code: null } }, times: 10 });
+    openai.faults.push({
+      path: '/v1/audio/speech',
+      status: 400,
+      body: { error: { message: 'Input contains unsupported content', type: 'invalid_request_error', code: null } },
+      times: 10,
+    });
     const res = await create(token, { hostVoiceId: 'openai-echo', guestVoiceId: 'openai-shimmer' });
     const { job } = await pollJob(stack, token, res.body.podcast.id);
     assert.equal(job.status, 'failed');

@@ -24,7 +24,10 @@ describe('workflow replay from recorded histories', function () {
   }
 
   it('rejects an incompatible change to the podcast workflow with DeterminismViolationError', async () => {
-    const changed = await bundleWorkflowCode({ workflowsPath: require.resolve('../fixtures/changedWorkflows'), logger: { trace() {}, debug() {}, info() {}, warn() {}, error() {}, log() {} } as never });
+    const changed = await bundleWorkflowCode({
+      workflowsPath: require.resolve('../fixtures/changedWorkflows'),
+      logger: { trace() {}, debug() {}, info() {}, warn() {}, error() {}, log() {} } as never,
+    });
     const history = historyFromJSON(JSON.parse(fs.readFileSync(path.join(DIR, 'podcast-completed.json'), 'utf8')));
     await assert.rejects(Worker.runReplayHistory({ workflowBundle: changed }, history, 'podcast-completed'), DeterminismViolationError);
   });

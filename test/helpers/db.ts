@@ -16,9 +16,7 @@ const created: string[] = [];
 function serverUrl() {
   server ??= (async () => {
     const config = loadConfig();
-    const embedded = config.DATABASE_URL
-      ? null
-      : await startEmbeddedPostgres({ dataDir: config.DATA_DIR, port: config.EMBEDDED_PG_PORT });
+    const embedded = config.DATABASE_URL ? null : await startEmbeddedPostgres({ dataDir: config.DATA_DIR, port: config.EMBEDDED_PG_PORT });
     if (embedded?.owned) onTeardown(() => embedded.stop());
     // Registered after the server's stop, so it runs before it (teardown is last-in, first-out).
     onTeardown(async () => {

@@ -103,8 +103,7 @@ async function startOnce(port: number): Promise<{ endpoint: string; stop(): Prom
 export async function startS3Server(): Promise<{ endpoint: string; stop(): Promise<void> }> {
   if (!existsSync(path.join(PY_TARGET, 'moto'))) {
     throw new Error(
-      `moto is not installed in ${PY_TARGET}; run: python3 -m pip install --quiet --root-user-action=ignore ` +
-        `--target ${PY_TARGET} 'moto[server]==5.2.5'`,
+      `moto is not installed in ${PY_TARGET}; run: python3 -m pip install --quiet --root-user-action=ignore ` + `--target ${PY_TARGET} 'moto[server]==5.2.5'`,
     );
   }
   // The port is picked before moto binds it, so another process may grab it; try a few.

@@ -42,8 +42,7 @@ describe('operations: database backups', function () {
   const mockEnv = (activityId: string) => new MockActivityEnvironment({ activityId }, { logger: new DefaultLogger('ERROR') });
   /** Runs an activity in a mock activity context, keeping its result type. */
   const run = <A extends unknown[], R>(env: MockActivityEnvironment, fn: (...args: A) => Promise<R>, ...args: A) => env.run(fn, ...args) as Promise<R>;
-  const scratchDatabases = async () =>
-    (await stack.knex('pg_database').where('datname', 'like', 'aimake_restore_check_%').pluck('datname')) as string[];
+  const scratchDatabases = async () => (await stack.knex('pg_database').where('datname', 'like', 'aimake_restore_check_%').pluck('datname')) as string[];
 
   it('dumps the app database, prunes old dumps, and restores the new one with the same row counts', async () => {
     await registerUser(stack, 'backup');

@@ -14,9 +14,7 @@ describe('housekeeping workflow', function () {
     const { user } = await registerUser(stack, 'housekeeping');
     const hourAgo = new Date(Date.now() - 3_600_000);
     const twoDaysAgo = new Date(Date.now() - 2 * 86_400_000);
-    await stack.knex('sessions').insert([
-      { user_id: user.id, token_hash: 'a'.repeat(64), expires_at: hourAgo },
-    ]);
+    await stack.knex('sessions').insert([{ user_id: user.id, token_hash: 'a'.repeat(64), expires_at: hourAgo }]);
     await stack.knex('idempotency_keys').insert([
       { user_id: user.id, endpoint: 'POST /v1/audios', key: 'old', request_hash: 'x', created_at: twoDaysAgo },
       { user_id: user.id, endpoint: 'POST /v1/audios', key: 'fresh', request_hash: 'x' },
@@ -31,13 +29,23 @@ describe('housekeeping workflow', function () {
     ]);
 
     const client = await stack.temporal.client();
-    const removed = await client.workflow.execute('housekeepingWorkflow', { taskQueue: stack.taskQueue, workflowId: `housekeeping-test-${Date.now()}`, args: [] });
+    const removed = await client.workflow.execute('housekeepingWorkflow', {
+      taskQueue: stack.taskQueue,
+      workflowId: `housekeeping-test-${Date.now()}`,
+      args: [],
+    });
     assert.ok(removed.sessions >= 1 && removed.idempotencyKeys >= 1 && removed.oauthStates >= 1 && removed.rateLimits >= 1, JSON.stringify(removed));
 
     assert.equal((await stack.knex('sessions').where({ token_hash: 'a'.repeat(64) })).length, 0);
     assert.ok((await stack.knex('sessions').where({ user_id: user.id })).length >= 1, 'the live login session stays');
     assert.deepEqual(await stack.knex('idempotency_keys').where({ user_id: user.id }).pluck('key'), ['fresh']);
-    assert.deepEqual((await stack.knex('oauth_states').whereIn('state_hash', ['b'.repeat(64), 'c'.repeat(64)]).pluck('state_hash')), ['c'.repeat(64)]);
+    assert.deepEqual(
+      await stack
+        .knex('oauth_states')
+        .whereIn('state_hash', ['b'.repeat(64), 'c'.repeat(64)])
+        .pluck('state_hash'),
+      ['c'.repeat(64)],
+    );
     assert.deepEqual(await stack.knex('rate_limits').where('key', 'like', 'housekeeping-%').pluck('key'), ['housekeeping-live']);
   });
 });

@@ -26,14 +26,21 @@ describe('operations: schedules and the monthly quota reset', function () {
   after(() => deleteSchedules());
 
   async function deleteSchedules() {
-    for (const id of Object.values(SCHEDULE_IDS)) await client.schedule.getHandle(id).delete().catch(() => undefined);
+    for (const id of Object.values(SCHEDULE_IDS))
+      await client.schedule
+        .getHandle(id)
+        .delete()
+        .catch(() => undefined);
   }
 
   const configWith = (overrides: Partial<Config>): Config => ({ ...stack.config, ...overrides });
 
   it('creates the schedules, updates them on a second start, and keeps a pause made in the UI', async () => {
     const first = await ensureSchedules(client, stack.config);
-    assert.deepEqual(first.map((o) => o.outcome), ['created', 'created', 'created', 'created']);
+    assert.deepEqual(
+      first.map((o) => o.outcome),
+      ['created', 'created', 'created', 'created'],
+    );
 
     const reset = await client.schedule.getHandle(SCHEDULE_IDS.quotaReset).describe();
     assert.equal(reset.action.type, 'startWorkflow');
@@ -55,7 +62,10 @@ describe('operations: schedules and the monthly quota reset', function () {
     // An operator pauses the backup in the UI; the next worker start must not undo that.
     await client.schedule.getHandle(SCHEDULE_IDS.backup).pause('maintenance');
     const second = await ensureSchedules(client, configWith({ QUOTA_RESET_CRON: '0 0 2 * *' }));
-    assert.deepEqual(second.map((o) => o.outcome), ['updated', 'updated', 'updated', 'updated']);
+    assert.deepEqual(
+      second.map((o) => o.outcome),
+      ['updated', 'updated', 'updated', 'updated'],
+    );
     const moved = await client.schedule.getHandle(SCHEDULE_IDS.quotaReset).describe();
     assert.equal(moved.info.nextActionTimes[0]!.getUTCDate(), 2, 'the configured spec replaces the old one');
     const paused = await client.schedule.getHandle(SCHEDULE_IDS.backup).describe();
@@ -65,7 +75,10 @@ describe('operations: schedules and the monthly quota reset', function () {
 
     // Turned off, or without Stripe: paused, not deleted, so history stays visible.
     const off = await ensureSchedules(client, configWith({ BACKUP_CRON: 'off', STRIPE_SECRET_KEY: undefined }));
-    assert.deepEqual(off.map((o) => o.outcome), ['updated', 'paused', 'paused', 'updated']);
+    assert.deepEqual(
+      off.map((o) => o.outcome),
+      ['updated', 'paused', 'paused', 'updated'],
+    );
     assert.equal((await client.schedule.getHandle(SCHEDULE_IDS.billingReconcile).describe()).state.paused, true);
     await ensureSchedules(client, stack.config);
     await client.schedule.getHandle(SCHEDULE_IDS.billingReconcile).unpause();
@@ -77,17 +90,24 @@ describe('operations: schedules and the monthly quota reset', function () {
     const unset = await registerUser(stack, 'reset-unset');
     const users = stack.knex('users');
     const nextMonth = startOfNextMonthUtc();
-    await users.clone().where({ id: due.user.id }).update({ quota_used: 500, quota_reset_at: new Date(Date.now() - 60_000) });
+    await users
+      .clone()
+      .where({ id: due.user.id })
+      .update({ quota_used: 500, quota_reset_at: new Date(Date.now() - 60_000) });
     const inAnHour = new Date(Date.now() + 3_600_000);
     await users.clone().where({ id: notYet.user.id }).update({ quota_used: 300, quota_reset_at: inAnHour });
     await users.clone().where({ id: unset.user.id }).update({ quota_used: 200, quota_reset_at: null });
 
     await ensureSchedules(client, stack.config);
     await client.schedule.getHandle(SCHEDULE_IDS.quotaReset).trigger();
-    const done = await eventually(async () => {
-      const u = await users.clone().where({ id: due.user.id }).first();
-      return u!.quota_used === 0 ? u : undefined;
-    }, 30_000, 'the due user to be reset');
+    const done = await eventually(
+      async () => {
+        const u = await users.clone().where({ id: due.user.id }).first();
+        return u!.quota_used === 0 ? u : undefined;
+      },
+      30_000,
+      'the due user to be reset',
+    );
     assert.equal(done.quota_reset_at!.toISOString(), nextMonth.toISOString(), 'next reset: the start of next month, UTC');
 
     const d = await client.schedule.getHandle(SCHEDULE_IDS.quotaReset).describe();
@@ -116,9 +136,13 @@ describe('operations: schedules and the monthly quota reset', function () {
       });
       try {
         const u = await registerUser(stack, 'reset-zone');
-        await knex('users').where({ id: u.user.id }).update({ quota_used: 42, quota_reset_at: new Date(Date.now() - 1000) });
+        await knex('users')
+          .where({ id: u.user.id })
+          .update({ quota_used: 42, quota_reset_at: new Date(Date.now() - 1000) });
         const soon = await registerUser(stack, 'reset-zone-soon');
-        await knex('users').where({ id: soon.user.id }).update({ quota_used: 7, quota_reset_at: new Date(Date.now() + 30 * 60_000) });
+        await knex('users')
+          .where({ id: soon.user.id })
+          .update({ quota_used: 7, quota_reset_at: new Date(Date.now() + 30 * 60_000) });
         const config = configWith({});
         const activities = createActivities({ config, knex, logger: createLogger('silent'), storage: stack.storage, providers: createProviders(config) });
         const result = await activities.resetMonthlyQuotas();

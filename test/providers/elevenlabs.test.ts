@@ -101,10 +101,13 @@ describe('ElevenLabs TTS provider (real SDK against a loopback fake)', () => {
     assert.ok(Math.abs(probe.durationSec - fakeSpeechSeconds(r.text.length)) < 0.01);
   });
 
-  it('clamps speed to ElevenLabs\' 0.7–1.2', async () => {
+  it("clamps speed to ElevenLabs' 0.7–1.2", async () => {
     await tts.synthesize(req({ speed: 2 }));
     await tts.synthesize(req({ speed: 0.5 }));
-    assert.deepEqual(fake.requests.map((r) => r.body.voice_settings?.speed), [1.2, 0.7]);
+    assert.deepEqual(
+      fake.requests.map((r) => r.body.voice_settings?.speed),
+      [1.2, 0.7],
+    );
   });
 
   it('maps 429 too_many_concurrent_requests with Retry-After to a retryable rate limit, no SDK retries', async () => {

@@ -66,7 +66,10 @@ describe('OpenAI TTS provider (real SDK against a loopback fake)', () => {
     );
     assert.equal(fake.requests[0]!.headers.authorization, `Bearer ${KEY}`);
     // No partial files are left next to the output.
-    assert.deepEqual((await fs.readdir(dir)).filter((f) => f.endsWith('.part')), []);
+    assert.deepEqual(
+      (await fs.readdir(dir)).filter((f) => f.endsWith('.part')),
+      [],
+    );
   });
 
   it('writes wav when asked, counts characters not UTF-16 units, and overwrites', async () => {
@@ -87,7 +90,10 @@ describe('OpenAI TTS provider (real SDK against a loopback fake)', () => {
     await tts.synthesize(fast);
     const slow = req({ speed: 0.1 });
     await tts.synthesize(slow);
-    assert.deepEqual(fake.requests.map((r) => r.body.speed), [4, 0.25]);
+    assert.deepEqual(
+      fake.requests.map((r) => r.body.speed),
+      [4, 0.25],
+    );
     const probe = await probeAudio(fast.outputPath);
     assert.ok(Math.abs(probe.durationSec - fakeSpeechSeconds(fast.text.length, 4)) < 0.1);
   });
@@ -200,7 +206,10 @@ describe('OpenAI TTS provider (real SDK against a loopback fake)', () => {
     const r = req();
     await rejectsWith(impatient.synthesize(r), { code: 'TTS_PROVIDER_UNAVAILABLE', retryable: true });
     assert.equal(await exists(r.outputPath), false);
-    assert.deepEqual((await fs.readdir(dir)).filter((f) => f.endsWith('.part')), []);
+    assert.deepEqual(
+      (await fs.readdir(dir)).filter((f) => f.endsWith('.part')),
+      [],
+    );
   });
 
   it('aborts mid-download as the abort, not as a provider error', async () => {

@@ -1,12 +1,5 @@
 import assert from 'node:assert/strict';
-import {
-  estimateScriptSeconds,
-  framingLines,
-  MAX_TURN_CHARS,
-  writeLocalScript,
-  type LocalScriptInput,
-  type ScriptLine,
-} from '../../src/script/localWriter';
+import { estimateScriptSeconds, framingLines, MAX_TURN_CHARS, writeLocalScript, type LocalScriptInput, type ScriptLine } from '../../src/script/localWriter';
 import { normaliseText, splitSentences } from '../../src/sources/text';
 
 const HOST = 'voice-host-1';

@@ -1,22 +1,12 @@
 import assert from 'node:assert/strict';
-import {
-  chunkText,
-  estimateSpeechSeconds,
-  normaliseText,
-  sentenceSpans,
-  speakingRate,
-  splitSentences,
-} from '../../src/sources/text';
+import { chunkText, estimateSpeechSeconds, normaliseText, sentenceSpans, speakingRate, splitSentences } from '../../src/sources/text';
 
 /** Asserts that `pieces`, in order, make up `text` with only whitespace between/around them. */
 function assertReassembles(text: string, pieces: string[]): void {
   let pos = 0;
   for (const piece of pieces) {
     while (pos < text.length && /\s/.test(text[pos]!)) pos++;
-    assert.ok(
-      text.startsWith(piece, pos),
-      `piece ${JSON.stringify(piece)} not found at ${pos} in ${JSON.stringify(text)}`,
-    );
+    assert.ok(text.startsWith(piece, pos), `piece ${JSON.stringify(piece)} not found at ${pos} in ${JSON.stringify(text)}`);
     pos += piece.length;
   }
   assert.match(text.slice(pos), /^\s*$/, `unconsumed tail ${JSON.stringify(text.slice(pos))}`);
@@ -35,10 +25,52 @@ function mulberry32(seed: number): () => number {
 }
 
 const PARTS = [
-  '人工智能', '正在', '改变', '世界', '我们', '的生活', '。', '！', '？', '；', '……', '，', '、', '“', '”', '「', '」',
-  'The', 'quick', 'brown', 'fox', 'Mr.', 'Dr.', 'e.g.', 'U.S.', '3.14', 'jumps', '.', '!', '?', ',', ';', '...',
-  ' ', ' ', ' ', '  ', '\n', '\n\n', '\t', '😀', '👩‍💻', 'é', 'e\u0301',
-  'Supercalifragilisticexpialidocious', '没有标点的很长很长很长很长很长很长的一段中文文字',
+  '人工智能',
+  '正在',
+  '改变',
+  '世界',
+  '我们',
+  '的生活',
+  '。',
+  '！',
+  '？',
+  '；',
+  '……',
+  '，',
+  '、',
+  '“',
+  '”',
+  '「',
+  '」',
+  'The',
+  'quick',
+  'brown',
+  'fox',
+  'Mr.',
+  'Dr.',
+  'e.g.',
+  'U.S.',
+  '3.14',
+  'jumps',
+  '.',
+  '!',
+  '?',
+  ',',
+  ';',
+  '...',
+  ' ',
+  ' ',
+  ' ',
+  '  ',
+  '\n',
+  '\n\n',
+  '\t',
+  '😀',
+  '👩‍💻',
+  'é',
+  'e\u0301',
+  'Supercalifragilisticexpialidocious',
+  '没有标点的很长很长很长很长很长很长的一段中文文字',
 ];
 
 function randomText(rand: () => number): string {
@@ -99,12 +131,7 @@ describe('sources/text', () => {
     });
 
     it('treats line breaks as boundaries and keeps English ellipses and semicolons whole', () => {
-      assert.deepEqual(splitSentences('标题\n正文第一句。第二句！\n\nWait… what; really?', 'zh'), [
-        '标题',
-        '正文第一句。',
-        '第二句！',
-        'Wait… what; really?',
-      ]);
+      assert.deepEqual(splitSentences('标题\n正文第一句。第二句！\n\nWait… what; really?', 'zh'), ['标题', '正文第一句。', '第二句！', 'Wait… what; really?']);
     });
 
     it('returns nothing for blank text and tolerates a bad language tag', () => {

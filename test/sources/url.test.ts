@@ -144,9 +144,7 @@ const ARTICLE_HTML = `<!doctype html>
 </html>`;
 
 // "你好世界，中文网页。" in GBK.
-const GBK_BYTES = Buffer.from([
-  0xc4, 0xe3, 0xba, 0xc3, 0xca, 0xc0, 0xbd, 0xe7, 0xa3, 0xac, 0xd6, 0xd0, 0xce, 0xc4, 0xcd, 0xf8, 0xd2, 0xb3, 0xa1, 0xa3,
-]);
+const GBK_BYTES = Buffer.from([0xc4, 0xe3, 0xba, 0xc3, 0xca, 0xc0, 0xbd, 0xe7, 0xa3, 0xac, 0xd6, 0xd0, 0xce, 0xc4, 0xcd, 0xf8, 0xd2, 0xb3, 0xa1, 0xa3]);
 
 const LOOPBACK = { allowLoopback: true } as const;
 
@@ -158,11 +156,35 @@ describe('sources/ssrf', () => {
       assert.equal(isPublicAddress(ip), true, ip);
     }
     const refused = [
-      '127.0.0.1', '127.255.255.254', '10.0.0.1', '172.16.5.4', '192.168.1.1', '169.254.169.254', '100.64.0.1',
-      '0.0.0.0', '224.0.0.1', '255.255.255.255', '240.0.0.1', '192.0.2.1', '198.18.0.1',
-      '::1', '::', 'fe80::1', 'fc00::1', 'fd12:3456::1', 'ff02::1', '2002:c0a8:101::1', '2001:0:4136:e378::1',
-      '64:ff9b::a00:1', '2001:db8::1', '::ffff:10.0.0.1', '::ffff:127.0.0.1', '::ffff:169.254.169.254',
-      'not-an-ip', '', 'fe80::1%eth0',
+      '127.0.0.1',
+      '127.255.255.254',
+      '10.0.0.1',
+      '172.16.5.4',
+      '192.168.1.1',
+      '169.254.169.254',
+      '100.64.0.1',
+      '0.0.0.0',
+      '224.0.0.1',
+      '255.255.255.255',
+      '240.0.0.1',
+      '192.0.2.1',
+      '198.18.0.1',
+      '::1',
+      '::',
+      'fe80::1',
+      'fc00::1',
+      'fd12:3456::1',
+      'ff02::1',
+      '2002:c0a8:101::1',
+      '2001:0:4136:e378::1',
+      '64:ff9b::a00:1',
+      '2001:db8::1',
+      '::ffff:10.0.0.1',
+      '::ffff:127.0.0.1',
+      '::ffff:169.254.169.254',
+      'not-an-ip',
+      '',
+      'fe80::1%eth0',
     ];
     for (const ip of refused) assert.equal(isPublicAddress(ip), false, ip);
     assert.equal(isPublicAddress('::ffff:8.8.8.8'), true, 'mapped public IPv4 is judged as its IPv4');
@@ -365,13 +387,19 @@ describe('sources/url fetchReadableText', () => {
       const ok = await fetchReadableText(`${srv.base}/hop/3`, { ...LOOPBACK, maxRedirects: 3 });
       assert.equal(ok.text, 'Arrived.');
       assert.equal(ok.finalUrl, `${srv.base}/hop/0`);
-      assert.deepEqual(srv.requests.map((r) => r.url), ['/hop/3', '/hop/2', '/hop/1', '/hop/0']);
+      assert.deepEqual(
+        srv.requests.map((r) => r.url),
+        ['/hop/3', '/hop/2', '/hop/1', '/hop/0'],
+      );
 
       srv.requests.length = 0;
       const err = await expectSourceError(fetchReadableText(`${srv.base}/hop/3`, { ...LOOPBACK, maxRedirects: 2 }), 'SOURCE_TOO_MANY_REDIRECTS');
       assert.equal(err.retryable, false);
       // Two redirects followed; the third was received but not followed.
-      assert.deepEqual(srv.requests.map((r) => r.url), ['/hop/3', '/hop/2', '/hop/1']);
+      assert.deepEqual(
+        srv.requests.map((r) => r.url),
+        ['/hop/3', '/hop/2', '/hop/1'],
+      );
 
       // The default limit is 5.
       await fetchReadableText(`${srv.base}/hop/5`, LOOPBACK);
@@ -391,7 +419,13 @@ describe('sources/url fetchReadableText', () => {
         res.writeHead(Number(req.url!.slice(1)), { 'Content-Type': 'text/plain' });
         res.end('error page');
       });
-      for (const [status, retryable] of [[404, false], [403, false], [429, true], [500, true], [503, true]] as const) {
+      for (const [status, retryable] of [
+        [404, false],
+        [403, false],
+        [429, true],
+        [500, true],
+        [503, true],
+      ] as const) {
         const err = await expectSourceError(fetchReadableText(`${srv.base}/${status}`, LOOPBACK), 'SOURCE_HTTP_ERROR');
         assert.equal(err.retryable, retryable, String(status));
         assert.equal(err.status, status);

@@ -98,10 +98,7 @@ describe('sendStoredFile', function () {
   it('encodes non-ASCII and quote characters in the filename', async function () {
     const res = await fetch(`${base}/file?name=utf8`);
     await res.arrayBuffer();
-    assert.equal(
-      res.headers.get('content-disposition'),
-      `inline; filename="_pisode _1_.mp3"; filename*=UTF-8''%C3%89pisode%20%221%22.mp3`,
-    );
+    assert.equal(res.headers.get('content-disposition'), `inline; filename="_pisode _1_.mp3"; filename*=UTF-8''%C3%89pisode%20%221%22.mp3`);
   });
 
   it('serves bytes=a-b', async function () {

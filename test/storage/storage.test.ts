@@ -3,12 +3,7 @@ import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { createReadStream, promises as fsp } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import {
-  CreateBucketCommand,
-  HeadObjectCommand,
-  ListMultipartUploadsCommand,
-  S3Client,
-} from '@aws-sdk/client-s3';
+import { CreateBucketCommand, HeadObjectCommand, ListMultipartUploadsCommand, S3Client } from '@aws-sdk/client-s3';
 import {
   ObjectNotFoundError,
   RangeNotSatisfiableError,
@@ -181,9 +176,7 @@ for (const driver of drivers) {
       assert.ok((await readAll(await storage.read(key))).equals(big.data));
       assert.ok((await readAll(await storage.read(key, { start: 1000, end: 1999 }))).equals(big.data.subarray(1000, 2000)));
       assert.ok((await readAll(await storage.read(key, { start: 0, end: 0 }))).equals(big.data.subarray(0, 1)));
-      assert.ok(
-        (await readAll(await storage.read(key, { start: size - 10, end: size - 1 }))).equals(big.data.subarray(size - 10)),
-      );
+      assert.ok((await readAll(await storage.read(key, { start: size - 10, end: size - 1 }))).equals(big.data.subarray(size - 10)));
       // An end past the last byte is clamped, like S3 does.
       assert.ok((await readAll(await storage.read(key, { start: size - 5, end: size + 1000 }))).equals(big.data.subarray(size - 5)));
 

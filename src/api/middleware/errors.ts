@@ -30,7 +30,10 @@ export function toApiError(err: unknown): AppError {
   const e = err as { status?: number; type?: string; expose?: boolean; message?: string };
   switch (e?.status) {
     case 400:
-      return new AppError('VALIDATION_FAILED', e.type === 'entity.parse.failed' || /JSON/i.test(e.message ?? '') ? 'Malformed JSON body' : (e.message ?? 'Bad request'));
+      return new AppError(
+        'VALIDATION_FAILED',
+        e.type === 'entity.parse.failed' || /JSON/i.test(e.message ?? '') ? 'Malformed JSON body' : (e.message ?? 'Bad request'),
+      );
     case 413:
       return new AppError('PAYLOAD_TOO_LARGE', 'Request body is too large');
     case 415:

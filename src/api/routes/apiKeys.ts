@@ -54,7 +54,10 @@ export function apiKeyRoutes(apiKeys: ApiKeys) {
       auth: 'required',
       query: ListQuery,
       responses: {
-        200: { description: 'A page of API keys', schema: z.object({ items: z.array(ApiKeySchema), total: z.number(), limit: z.number(), offset: z.number() }) },
+        200: {
+          description: 'A page of API keys',
+          schema: z.object({ items: z.array(ApiKeySchema), total: z.number(), limit: z.number(), offset: z.number() }),
+        },
       },
       handler: async (ctx, { query, auth }) => {
         ctx.body = await apiKeys.list(auth!, query);

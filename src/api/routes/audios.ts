@@ -9,7 +9,11 @@ import { IdParams, idempotencyKeyOf, ListQuery } from './common';
 
 const CreateAudio = z.strictObject({
   // Over the service's limit is 413, not 400: the upper bound here only caps parsing.
-  text: z.string().min(1).max(1_000_000).refine((t) => t.trim().length > 0, 'must not be blank'),
+  text: z
+    .string()
+    .min(1)
+    .max(1_000_000)
+    .refine((t) => t.trim().length > 0, 'must not be blank'),
   voiceId: z.string().min(1).max(50),
   title: z.string().trim().min(1).max(200).optional(),
   speed: z.number().min(0.5).max(2).default(1),
@@ -69,7 +73,7 @@ export function audioRoutes(deps: { audios: AudioService; storage: Storage; publ
       path: '/v1/audios/:id',
       tag: 'audios',
       scope: 'tts',
-      summary: "Rename an audio or change whether it is public",
+      summary: 'Rename an audio or change whether it is public',
       auth: 'required',
       params: IdParams,
       body: z

@@ -41,10 +41,7 @@ export function healthRoutes(deps: { knex: Knex; temporal: TemporalGateway; metr
         503: { description: 'A dependency is down (named in details)' },
       },
       handler: async (ctx) => {
-        const [db, temporal] = await Promise.allSettled([
-          within(2000, deps.knex.raw('SELECT 1')),
-          within(2500, deps.temporal.check()),
-        ]);
+        const [db, temporal] = await Promise.allSettled([within(2000, deps.knex.raw('SELECT 1')), within(2500, deps.temporal.check())]);
         const checks = {
           postgres: db.status === 'fulfilled' ? 'ok' : `failed: ${(db.reason as Error).message}`,
           temporal: temporal.status === 'fulfilled' ? 'ok' : `failed: ${(temporal.reason as Error).message}`,

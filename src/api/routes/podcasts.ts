@@ -16,26 +16,33 @@ const ScriptLineIn = z.strictObject({
   voiceId: z.string().max(50).optional(),
 });
 
-const CreatePodcast = z.strictObject({
-  title: z.string().trim().min(1).max(200).optional(),
-  sourceType: z.enum(['url', 'text', 'topic']),
-  sourceContent: z.string().trim().min(1).max(1_000_000),
-  targetDuration: z.number().int().min(60).max(7200).default(600),
-  style: z.enum(['casual', 'formal', 'debate']).default('casual'),
-  language: z.string().regex(/^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*$/, 'a language tag such as zh-CN or en-US').max(20).default('zh-CN'),
-  hostVoiceId: z.string().min(1).max(50),
-  guestVoiceId: z.string().min(1).max(50),
-  review: z.boolean().default(false),
-}).superRefine((b, ctx) => {
-  if (b.sourceType !== 'url') return;
-  let url: URL | null = null;
-  try {
-    url = new URL(b.sourceContent);
-  } catch {
-    // reported below
-  }
-  if (!url || !['http:', 'https:'].includes(url.protocol)) ctx.addIssue({ code: 'custom', path: ['sourceContent'], message: 'must be an http(s) URL when sourceType is url' });
-});
+const CreatePodcast = z
+  .strictObject({
+    title: z.string().trim().min(1).max(200).optional(),
+    sourceType: z.enum(['url', 'text', 'topic']),
+    sourceContent: z.string().trim().min(1).max(1_000_000),
+    targetDuration: z.number().int().min(60).max(7200).default(600),
+    style: z.enum(['casual', 'formal', 'debate']).default('casual'),
+    language: z
+      .string()
+      .regex(/^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*$/, 'a language tag such as zh-CN or en-US')
+      .max(20)
+      .default('zh-CN'),
+    hostVoiceId: z.string().min(1).max(50),
+    guestVoiceId: z.string().min(1).max(50),
+    review: z.boolean().default(false),
+  })
+  .superRefine((b, ctx) => {
+    if (b.sourceType !== 'url') return;
+    let url: URL | null = null;
+    try {
+      url = new URL(b.sourceContent);
+    } catch {
+      // reported below
+    }
+    if (!url || !['http:', 'https:'].includes(url.protocol))
+      ctx.addIssue({ code: 'custom', path: ['sourceContent'], message: 'must be an http(s) URL when sourceType is url' });
+  });
 
 export function podcastRoutes(deps: { podcasts: PodcastService; knex: Knex; storage: Storage; publicUrl?: string }) {
   const { podcasts, publicUrl } = deps;

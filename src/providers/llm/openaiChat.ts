@@ -95,11 +95,7 @@ export function createOpenAiScriptLlm(opts: OpenAiScriptLlmOptions): ScriptLlm {
         value = JSON.parse(content);
       } catch (err) {
         const snippet = content.length > 200 ? `${content.slice(0, 200)}…` : content;
-        throw new ProviderError(
-          'LLM_BAD_OUTPUT',
-          `model output is not valid JSON (${(err as Error).message}): ${snippet}`,
-          true,
-        );
+        throw new ProviderError('LLM_BAD_OUTPUT', `model output is not valid JSON (${(err as Error).message}): ${snippet}`, true);
       }
       return { value, promptTokens, completionTokens };
     },

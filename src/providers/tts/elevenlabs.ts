@@ -5,14 +5,7 @@
  */
 import { ElevenLabs, ElevenLabsClient, ElevenLabsError, ElevenLabsTimeoutError } from '@elevenlabs/elevenlabs-js';
 import { ProviderError, SynthesisRequest, SynthesisResult, TtsProvider } from './types';
-import {
-  abortOrTimeout,
-  classifyStatus,
-  countChars,
-  parseRetryAfterMs,
-  startDeadline,
-  writeBodyToFile,
-} from './openai';
+import { abortOrTimeout, classifyStatus, countChars, parseRetryAfterMs, startDeadline, writeBodyToFile } from './openai';
 
 export interface ElevenLabsTtsOptions {
   apiKey: string;
@@ -72,11 +65,7 @@ function readDetail(body: unknown): { status?: string; message: string } {
   return { message: body === undefined ? 'no response body' : JSON.stringify(body) };
 }
 
-function classifyElevenLabsError(
-  err: unknown,
-  callerSignal: AbortSignal | undefined,
-  deadline: ReturnType<typeof startDeadline>,
-): unknown {
+function classifyElevenLabsError(err: unknown, callerSignal: AbortSignal | undefined, deadline: ReturnType<typeof startDeadline>): unknown {
   const early = abortOrTimeout(err, 'TTS', callerSignal, deadline);
   if (early !== undefined) return early;
   if (err instanceof ElevenLabsTimeoutError) {
@@ -126,11 +115,7 @@ export function createElevenLabsTts(opts: ElevenLabsTtsOptions): TtsProvider {
       }
       // UTF-16 length is never below the provider's count, so this check is on the safe side.
       if (req.text.length > maxChars) {
-        throw new ProviderError(
-          'TTS_INVALID_REQUEST',
-          `text is ${req.text.length} characters; ${modelId} accepts at most ${maxChars}`,
-          false,
-        );
+        throw new ProviderError('TTS_INVALID_REQUEST', `text is ${req.text.length} characters; ${modelId} accepts at most ${maxChars}`, false);
       }
       // ElevenLabs' speed range is 0.7–1.2. Voice settings are only sent when they change
       // something, so that a voice's stored stability/similarity settings stay in effect.
@@ -148,11 +133,7 @@ export function createElevenLabsTts(opts: ElevenLabsTtsOptions): TtsProvider {
       const deadline = startDeadline(timeoutMs, req.signal);
       try {
         const { data, rawResponse } = await client.textToSpeech
-          .convert(
-            req.providerVoice,
-            body,
-            { abortSignal: deadline.signal, maxRetries: 0, timeoutInSeconds: Math.ceil(timeoutMs / 1000) },
-          )
+          .convert(req.providerVoice, body, { abortSignal: deadline.signal, maxRetries: 0, timeoutInSeconds: Math.ceil(timeoutMs / 1000) })
           .withRawResponse();
         const bytes = await writeBodyToFile(data, req.outputPath);
         const header = rawResponse.headers.get('character-cost');

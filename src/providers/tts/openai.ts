@@ -161,18 +161,10 @@ function withCause(err: ProviderError, cause: unknown): ProviderError {
  * (for Temporal, its CancelledFailure) rather than a ProviderError, so cancellation is never
  * mistaken for a provider fault; unrecognised errors (bugs, disk full) are returned unchanged.
  */
-export function abortOrTimeout(
-  err: unknown,
-  prefix: ErrorPrefix,
-  callerSignal: AbortSignal | undefined,
-  deadline: Deadline,
-): unknown | undefined {
+export function abortOrTimeout(err: unknown, prefix: ErrorPrefix, callerSignal: AbortSignal | undefined, deadline: Deadline): unknown | undefined {
   if (callerSignal?.aborted) return callerSignal.reason ?? err;
   if (deadline.timedOut()) {
-    return withCause(
-      new ProviderError(`${prefix}_PROVIDER_UNAVAILABLE`, `request timed out after ${deadline.timeoutMs} ms`, true),
-      err,
-    );
+    return withCause(new ProviderError(`${prefix}_PROVIDER_UNAVAILABLE`, `request timed out after ${deadline.timeoutMs} ms`, true), err);
   }
   if (err instanceof ProviderError) return err;
   if (err instanceof BodyReadError) {
@@ -182,13 +174,7 @@ export function abortOrTimeout(
 }
 
 /** Classifies an HTTP status the way all providers agree on. */
-export function classifyStatus(
-  prefix: ErrorPrefix,
-  status: number,
-  providerMessage: string,
-  retryAfterMs: number | undefined,
-  cause: unknown,
-): ProviderError {
+export function classifyStatus(prefix: ErrorPrefix, status: number, providerMessage: string, retryAfterMs: number | undefined, cause: unknown): ProviderError {
   const msg = `${status}: ${providerMessage}`;
   let e: ProviderError;
   if (status === 429) e = new ProviderError(`${prefix}_RATE_LIMITED`, msg, true, retryAfterMs, status);
@@ -200,12 +186,7 @@ export function classifyStatus(
 }
 
 /** Maps anything the openai SDK (or our streaming) threw to what the caller should see. */
-export function classifyOpenAiError(
-  err: unknown,
-  prefix: ErrorPrefix,
-  callerSignal: AbortSignal | undefined,
-  deadline: Deadline,
-): unknown {
+export function classifyOpenAiError(err: unknown, prefix: ErrorPrefix, callerSignal: AbortSignal | undefined, deadline: Deadline): unknown {
   const early = abortOrTimeout(err, prefix, callerSignal, deadline);
   if (early !== undefined) return early;
   if (err instanceof OpenAI.APIUserAbortError) return err;
@@ -222,10 +203,7 @@ export function classifyOpenAiError(
     const providerMessage = typeof body?.message === 'string' ? body.message : err.message;
     // A 429 for an exhausted balance will not clear by waiting.
     if (err.status === 429 && (err.code === 'insufficient_quota' || body?.code === 'insufficient_quota')) {
-      return withCause(
-        new ProviderError(`${prefix}_QUOTA_EXCEEDED`, `429: ${providerMessage}`, false, undefined, 429),
-        err,
-      );
+      return withCause(new ProviderError(`${prefix}_QUOTA_EXCEEDED`, `429: ${providerMessage}`, false, undefined, 429), err);
     }
     return classifyStatus(prefix, err.status, providerMessage, parseRetryAfterMs(err.headers), err);
   }
@@ -251,11 +229,7 @@ export function createOpenAiTts(opts: OpenAiTtsOptions): TtsProvider {
         throw new ProviderError('TTS_INVALID_REQUEST', 'text is empty', false);
       }
       if (req.text.length > OPENAI_TTS_MAX_CHARS) {
-        throw new ProviderError(
-          'TTS_INVALID_REQUEST',
-          `text is ${req.text.length} characters; OpenAI accepts at most ${OPENAI_TTS_MAX_CHARS}`,
-          false,
-        );
+        throw new ProviderError('TTS_INVALID_REQUEST', `text is ${req.text.length} characters; OpenAI accepts at most ${OPENAI_TTS_MAX_CHARS}`, false);
       }
       const speed = Number.isFinite(req.speed) ? Math.min(4, Math.max(0.25, req.speed)) : 1;
       const deadline = startDeadline(timeoutMs, req.signal);
