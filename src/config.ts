@@ -8,9 +8,7 @@ import { z } from 'zod';
  */
 const ROOT = path.resolve(__dirname, '..');
 
-const bool = z
-  .enum(['true', 'false', '1', '0', 'yes', 'no'])
-  .transform((v) => v === 'true' || v === '1' || v === 'yes');
+const bool = z.enum(['true', 'false', '1', '0', 'yes', 'no']).transform((v) => v === 'true' || v === '1' || v === 'yes');
 const optionalString = z
   .string()
   .optional()
@@ -87,8 +85,16 @@ const EnvSchema = z.object({
   LINES_PER_CHILD_WORKFLOW: z.coerce.number().int().min(10).max(500).default(200),
   LINE_HEARTBEAT_TIMEOUT_SEC: z.coerce.number().int().min(2).max(600).default(30),
   REVIEW_TIMEOUT_DAYS: z.coerce.number().int().min(1).max(365).default(30),
+  // Spoken lines are kept this long after a job ends (retries and edited scripts reuse them); 0: removed at completion.
+  SEGMENT_RETENTION_DAYS: z.coerce.number().int().min(0).max(3650).default(7),
+  // Open /v1/podcasts/{id}/events streams per user.
+  SSE_MAX_PER_USER: z.coerce.number().int().min(1).max(1000).default(5),
   SOURCE_ALLOW_LOOPBACK: bool.default(false),
-  SOURCE_MAX_BYTES: z.coerce.number().int().min(1024).default(5 * 1024 * 1024),
+  SOURCE_MAX_BYTES: z.coerce
+    .number()
+    .int()
+    .min(1024)
+    .default(5 * 1024 * 1024),
   SOURCE_TIMEOUT_MS: z.coerce.number().int().min(100).default(15_000),
   TTS_MAX_TEXT_CHARS: z.coerce.number().int().min(1).max(100_000).default(100_000),
   PODCAST_MAX_SOURCE_CHARS: z.coerce.number().int().min(1).default(200_000),
@@ -109,6 +115,8 @@ const EnvSchema = z.object({
   QUOTA_RESET_CRON: z.string().trim().min(1).default('0 0 1 * *'),
   // Removes expired sessions, idempotency keys, OAuth states and rate-limit counters.
   HOUSEKEEPING_CRON: z.string().trim().min(1).default('15 * * * *'),
+  // Repairs jobs whose run ended outside our code (terminated, reset, timed out); '@every 5s' also works.
+  JOB_RECONCILE_CRON: z.string().trim().min(1).default('*/5 * * * *'),
   BILLING_RECONCILE_CRON: z.string().trim().min(1).default('0 * * * *'),
   BACKUP_CRON: z.string().trim().min(1).default('30 3 * * *'),
   BACKUP_TARGET: z.enum(['dir', 'storage']).default('dir'),
