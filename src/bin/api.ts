@@ -11,11 +11,14 @@ async function main() {
   const logger = createLogger(config.LOG_LEVEL, 'api');
   const { url, embedded } = await resolveDatabase(config, logger);
   const knex = createKnex(url, config.DATABASE_POOL_MAX);
-  const temporal = new TemporalGateway(config.temporalAddress, config.TEMPORAL_NAMESPACE, config.TEMPORAL_TASK_QUEUE);
+  const temporal = new TemporalGateway(config.temporalAddress, config.TEMPORAL_NAMESPACE, config.TEMPORAL_TASK_QUEUE, logger);
   const { app } = createApi({ config, knex, temporal, logger });
   const server = app.listen(config.PORT, config.HOST, () => {
     logger.info({ url: `http://${config.HOST}:${config.PORT}` }, 'API listening');
   });
+  // Readies the namespace (search attributes) now rather than on the first request; if Temporal
+  // is not up yet, the first request that needs it tries again.
+  temporal.client().catch((err) => logger.warn({ err }, 'Temporal not ready yet'));
 
   onShutdown(async () => {
     logger.info('shutting down');
