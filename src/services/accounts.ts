@@ -66,16 +66,14 @@ export class Accounts {
 
   async login(input: { email: string; password: string }, meta: RequestMeta) {
     const email = normaliseEmail(input.email);
-    const wait = await this.throttle.retryAfter(email, meta.ip);
+    // Counted before the password check, so parallel guesses cannot slip past the limit.
+    const wait = await this.throttle.begin(email, meta.ip);
     if (wait > 0) throw rateLimited(wait, 'Too many failed sign-in attempts; try again later');
 
     const user = await this.knex('users').where({ email }).first();
     const ok = await verifyPassword(user?.password_hash ?? null, input.password);
-    if (!user || !ok || !user.is_active) {
-      await this.throttle.recordFailure(email, meta.ip);
-      throw unauthenticated(BAD_CREDENTIALS);
-    }
-    await this.throttle.recordSuccess(email);
+    if (!user || !ok || !user.is_active) throw unauthenticated(BAD_CREDENTIALS);
+    await this.throttle.succeeded(email, meta.ip);
     return this.signInAuthenticated(user, meta);
   }
 

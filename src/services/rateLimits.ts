@@ -40,7 +40,8 @@ export class RateLimits {
   }
 }
 
-async function consume(limiter: RateLimiterPostgres, key: string, limit: number): Promise<LimitState> {
+/** Counts one request against `limit`; a refusal is a state, not an error. */
+export async function consume(limiter: RateLimiterPostgres, key: string, limit: number): Promise<LimitState> {
   let res: RateLimiterRes;
   try {
     res = await limiter.consume(key);
