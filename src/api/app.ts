@@ -71,8 +71,8 @@ export function createApi(deps: ApiDeps) {
     ...oauthRoutes({ knex, accounts, config, logger }),
     ...apiKeyRoutes(apiKeys),
     ...voiceRoutes(knex, { openai: Boolean(config.OPENAI_API_KEY), elevenlabs: Boolean(config.ELEVENLABS_API_KEY) }),
-    ...podcastRoutes({ podcasts, knex, storage, publicUrl: config.PUBLIC_URL }),
-    ...audioRoutes({ audios, storage, publicUrl: config.PUBLIC_URL }),
+    ...podcastRoutes({ podcasts, knex, storage, logger, publicUrl: config.PUBLIC_URL }),
+    ...audioRoutes({ audios, storage, logger, publicUrl: config.PUBLIC_URL }),
     ...usageRoutes(knex),
     ...billingRoutes({ billing: new BillingService(knex, deps.temporal, config, logger), maxBodyBytes: parseBytes(config.BODY_LIMIT) }),
   ];

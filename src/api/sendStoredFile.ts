@@ -1,5 +1,7 @@
 import { Readable, Stream } from 'node:stream';
 import type Koa from 'koa';
+import { AppError } from '../errors';
+import type { Logger } from '../logger';
 import { ObjectNotFoundError, type Storage } from '../storage';
 
 type ByteRange = { start: number; end: number };
@@ -46,11 +48,19 @@ function contentDisposition(filename: string): string {
 }
 
 /**
- * Serves a stored object with single-range support. A missing object throws
- * `Error('stored object missing: <key>')` for the caller to map.
+ * Serves a stored object with single-range support. A row whose object is gone from storage is a
+ * 404 NOT_FOUND for the client and a warning for us: the file was lost, not never made.
  */
-export async function sendStoredFile(ctx: Koa.Context, storage: Storage, key: string, opts: { contentType: string; filename?: string }): Promise<void> {
-  const missing = () => new Error('stored object missing: ' + key);
+export async function sendStoredFile(
+  ctx: Koa.Context,
+  storage: Storage,
+  key: string,
+  opts: { contentType: string; filename?: string; logger: Logger },
+): Promise<void> {
+  const missing = () => {
+    opts.logger.warn({ key, storage: storage.kind, path: ctx.path, requestId: ctx.state.requestId }, 'stored file missing: its row points to nothing');
+    return new AppError('NOT_FOUND', 'The file is missing from storage');
+  };
   const info = await storage.stat(key);
   if (!info) throw missing();
   const size = info.bytes;

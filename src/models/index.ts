@@ -158,6 +158,13 @@ export interface Subscription {
   updated_at: Date;
 }
 
+/** A lease on preparing a Stripe Checkout for one user (see BillingService.checkout). */
+export interface CheckoutClaim {
+  user_id: string;
+  token: string;
+  expires_at: Date;
+}
+
 export interface UsageLog {
   id: string;
   user_id: string;
@@ -233,6 +240,7 @@ declare module 'knex/types/tables' {
     podcast_segments: PodcastSegment;
     audio_jobs: AudioJob;
     subscriptions: Subscription;
+    checkout_claims: CheckoutClaim;
     usage_logs: UsageLog;
     api_keys: ApiKey;
     sessions: Session;

@@ -4,7 +4,7 @@ import Stripe from 'stripe';
 import type { BillingChange, ReconcileReport } from '../../src/billing/types';
 import { stripeEventWorkflowId } from '../../src/services/billing';
 import { call, registerUser } from '../helpers/api';
-import { startTestStack, type TestStack } from '../helpers/stack';
+import { eventually, startTestStack, type TestStack } from '../helpers/stack';
 import { startFakeStripe, type FakeStripe } from '../fakes/stripeServer';
 
 const WEBHOOK_SECRET = 'whsec_test_aimake_billing';
@@ -132,6 +132,98 @@ describe('billing: Stripe checkout, portal, webhooks as workflows, reconciliatio
       [200, 200, 200],
     );
     assert.equal(fake.count('POST', '/v1/customers') - before, 1);
+  });
+
+  /** The Checkout sessions Stripe holds for a customer, by status. */
+  const sessionsOf = (customer: string, status?: string) =>
+    [...fake.checkoutSessions.values()].filter((cs) => cs.customer === customer && (!status || cs.status === status));
+  const subscriptionsOf = (customer: string) => [...fake.subscriptions.values()].filter((sub) => sub.customer === customer);
+
+  it('five concurrent checkouts of one user make one customer and reuse one open Checkout, so only one subscription can result', async () => {
+    const { token } = await registerUser(stack, 'checkout-five');
+    const all = await Promise.all([1, 2, 3, 4, 5].map(() => call(stack.url, 'POST', '/v1/billing/checkout', { token, body: { plan: 'pro' } })));
+    assert.deepEqual(
+      all.map((a) => a.status),
+      [200, 200, 200, 200, 200],
+      JSON.stringify(all.map((a) => a.body)),
+    );
+    assert.equal(fake.count('POST', '/v1/customers'), 1, 'one Stripe customer');
+    assert.equal(new Set(all.map((a) => a.body.url)).size, 1, 'every answer is the same Checkout');
+    const customer = fake.checkoutSessions.get(all[0]!.body.url.split('/').pop())!.customer as string;
+    assert.equal(sessionsOf(customer, 'open').length, 1, 'one open Checkout');
+
+    // The user pays every Checkout Stripe would still let them pay: one subscription at most.
+    for (const cs of sessionsOf(customer)) if (cs.status === 'open') fake.completeCheckout(cs.id);
+    assert.equal(subscriptionsOf(customer).length, 1);
+  });
+
+  it('a new checkout for another plan expires the open one, so two Checkouts can never both be paid', async () => {
+    const { token } = await registerUser(stack, 'checkout-switch');
+    const pro = await call(stack.url, 'POST', '/v1/billing/checkout', { token, body: { plan: 'pro' } });
+    const proAgain = await call(stack.url, 'POST', '/v1/billing/checkout', { token, body: { plan: 'pro' } });
+    assert.equal(proAgain.body.url, pro.body.url, 'the same plan again reuses the open Checkout');
+    const team = await call(stack.url, 'POST', '/v1/billing/checkout', { token, body: { plan: 'team' } });
+    assert.equal(team.status, 200, JSON.stringify(team.body));
+    assert.notEqual(team.body.url, pro.body.url);
+    const proSession = fake.checkoutSessions.get(pro.body.url.split('/').pop())!;
+    assert.equal(proSession.status, 'expired');
+    assert.throws(() => fake.completeCheckout(proSession.id), /expired/);
+    assert.deepEqual(
+      sessionsOf(proSession.customer, 'open').map((cs) => cs.id),
+      [team.body.url.split('/').pop()],
+    );
+
+    // Paid, its webhook not applied yet: Stripe already holds the subscription, so no new Checkout.
+    fake.completeCheckout(team.body.url.split('/').pop());
+    const again = await call(stack.url, 'POST', '/v1/billing/checkout', { token, body: { plan: 'pro' } });
+    assert.equal(again.status, 409, JSON.stringify(again.body));
+    assert.equal(again.body.error.code, 'CONFLICT');
+    assert.equal(sessionsOf(proSession.customer, 'open').length, 0);
+    assert.equal(subscriptionsOf(proSession.customer).length, 1);
+  });
+
+  it('keeps no database transaction or row lock open while Stripe answers slowly', async () => {
+    const { token, user: me } = await registerUser(stack, 'checkout-slow');
+    // A row from before Stripe was linked (a plan once granted by hand), so there is a row to lock.
+    await stack.knex('subscriptions').insert({ user_id: me.id, plan: 'pro', status: 'canceled' });
+    fake.faults.push({ path: '/v1/customers', delayMs: 1000 }, { path: '/v1/checkout/sessions', delayMs: 1000, times: 3 });
+    const checkout = call(stack.url, 'POST', '/v1/billing/checkout', { token, body: { plan: 'pro' } });
+    let done = false;
+    void checkout.finally(() => (done = true));
+    await eventually(async () => (fake.count('POST', '/v1/customers') > 0 ? true : undefined), 10_000, 'the customer request at Stripe');
+
+    const samples: Array<{ idleInTransaction: number; lockError: string | null }> = [];
+    while (!done) {
+      const { rows } = await stack.knex.raw(
+        "SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND state = 'idle in transaction'",
+      );
+      let lockError: string | null = null;
+      // The user's subscriptions row, if any, can be written at once: nobody holds it locked.
+      await stack.knex
+        .transaction(async (trx) => {
+          await trx.raw("SET LOCAL lock_timeout = '200ms'");
+          await trx('subscriptions').where({ user_id: me.id }).update({ updated_at: trx.fn.now() });
+        })
+        .catch((err: Error) => (lockError = err.message));
+      if (!done) samples.push({ idleInTransaction: rows[0].n, lockError });
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    const res = await checkout;
+    assert.equal(res.status, 200, JSON.stringify(res.body));
+    assert.ok(samples.length >= 5, `sampled while Stripe was answering (${samples.length})`);
+    assert.deepEqual(
+      samples.filter((x) => x.idleInTransaction > 0 || x.lockError),
+      [],
+      'no connection idle in transaction, no lock held, during the Stripe calls',
+    );
+  });
+
+  it('a checkout left half-way by a process that died does not block the next one', async () => {
+    const { token, user: me } = await registerUser(stack, 'checkout-stale-claim');
+    await stack.knex('checkout_claims').insert({ user_id: me.id, token: crypto.randomUUID(), expires_at: new Date(Date.now() - 1000) });
+    const res = await call(stack.url, 'POST', '/v1/billing/checkout', { token, body: { plan: 'pro' } });
+    assert.equal(res.status, 200, JSON.stringify(res.body));
+    assert.equal(await stack.knex('checkout_claims').where({ user_id: me.id }).first(), undefined, 'the claim is released');
   });
 
   it('answers 503 when Stripe is down, and nothing is half-made', async () => {

@@ -1,10 +1,11 @@
 /**
  * A loopback stand-in for the Stripe API, speaking the wire protocol the `stripe` package uses:
  * form-encoded bodies with bracketed keys (line_items[0][price]=…), query strings on GETs,
- * Bearer secret keys, Idempotency-Key replays, Stripe's list envelopes with starting_after
- * pagination, and its error shape. It covers customers (create, retrieve), checkout.sessions
- * (create), billing_portal.sessions (create) and subscriptions (retrieve, list). Tests set the
- * state directly (subscriptions as Stripe would hold them) and inject faults.
+ * Bearer secret keys, Idempotency-Key replays (and Stripe's 409 while a request with the same key
+ * is still running), Stripe's list envelopes with starting_after pagination, and its error shape.
+ * It covers customers (create, retrieve), checkout.sessions (create, retrieve, list, expire),
+ * billing_portal.sessions (create) and subscriptions (retrieve, list). Tests set the state
+ * directly (subscriptions as Stripe would hold them) and inject faults.
  */
 import http from 'node:http';
 import crypto from 'node:crypto';
@@ -40,7 +41,7 @@ export interface FakeStripe {
   updateSubscription(id: string, patch: Partial<FakeSubscriptionInput>): any;
   /** What Stripe does when a subscription ends: status canceled, ended and canceled now. */
   cancelSubscription(id: string): any;
-  /** Pays a Checkout session: makes its subscription and returns the completed session object. */
+  /** Pays an open Checkout session: makes its subscription and returns the completed session object. Throws for a session that is not open, which Stripe would not let anyone pay. */
   completeCheckout(sessionId: string): any;
   /** A Stripe event object around `object`, ready to sign and send. */
   event(type: string, object: unknown): any;
@@ -49,6 +50,7 @@ export interface FakeStripe {
 const now = () => Math.floor(Date.now() / 1000);
 const newId = (prefix: string) => `${prefix}_test_${crypto.randomBytes(12).toString('hex')}`;
 const MONTH = 30 * 86_400;
+const DAY = 86_400;
 
 /** Parses Stripe's form encoding (a[b][0][c]=v) into nested objects and arrays. */
 export function parseStripeForm(text: string): Record<string, any> {
@@ -81,7 +83,11 @@ export async function startFakeStripe(opts: { apiKey?: string } = {}): Promise<F
   const subscriptions = new Map<string, any>();
   const checkoutSessions = new Map<string, any>();
   const idempotent = new Map<string, { status: number; body: unknown }>();
+  const inFlight = new Set<string>();
   let base = '';
+
+  // Line items and subscription_data are not part of the session object Stripe returns.
+  const visibleSession = ({ line_items: _items, subscription_data: _data, ...visible }: any) => visible;
 
   const subscriptionObject = (input: FakeSubscriptionInput & { id: string }, previous?: any) => {
     const created = input.created ?? previous?.created ?? now();
@@ -156,10 +162,10 @@ export async function startFakeStripe(opts: { apiKey?: string } = {}): Promise<F
     completeCheckout(sessionId) {
       const session = checkoutSessions.get(sessionId);
       if (!session) throw new Error(`no checkout session ${sessionId}`);
+      if (session.status !== 'open') throw new Error(`checkout session ${sessionId} is ${session.status}, not open`);
       const sub = fake.setSubscription({ customer: session.customer, price: session.line_items[0].price, metadata: session.subscription_data?.metadata ?? {} });
-      Object.assign(session, { status: 'complete', payment_status: 'paid', subscription: sub.id });
-      const { line_items: _items, subscription_data: _data, ...visible } = session;
-      return visible;
+      Object.assign(session, { status: 'complete', payment_status: 'paid', subscription: sub.id, url: null });
+      return visibleSession(session);
     },
     event(type, object) {
       return {
@@ -219,6 +225,8 @@ export async function startFakeStripe(opts: { apiKey?: string } = {}): Promise<F
           mode: 'subscription',
           status: 'open',
           payment_status: 'unpaid',
+          created: now(),
+          expires_at: now() + DAY,
           customer: p.customer ?? null,
           client_reference_id: p.client_reference_id ?? null,
           metadata: p.metadata ?? {},
@@ -230,8 +238,43 @@ export async function startFakeStripe(opts: { apiKey?: string } = {}): Promise<F
           subscription_data: p.subscription_data ?? null,
         };
         checkoutSessions.set(id, session);
-        const { line_items: _items, subscription_data: _data, ...visible } = session;
-        return { status: 200, body: visible };
+        return { status: 200, body: visibleSession(session) };
+      },
+    },
+    {
+      method: 'GET',
+      pattern: /^\/v1\/checkout\/sessions$/,
+      run: (_m, p) => {
+        const limit = Math.min(100, Math.max(1, Number(p.limit ?? 10)));
+        // Newest first, as Stripe lists.
+        const data = [...checkoutSessions.values()]
+          .filter((s) => (!p.customer || s.customer === p.customer) && (!p.status || s.status === p.status))
+          .sort((a, b) => b.created - a.created || (a.id < b.id ? 1 : -1))
+          .map(visibleSession);
+        return { status: 200, body: { object: 'list', url: '/v1/checkout/sessions', has_more: data.length > limit, data: data.slice(0, limit) } };
+      },
+    },
+    {
+      method: 'GET',
+      pattern: /^\/v1\/checkout\/sessions\/([^/]+)$/,
+      run: (m) => {
+        const s = checkoutSessions.get(m[1]!);
+        return s
+          ? { status: 200, body: visibleSession(s) }
+          : stripeError(404, `No such checkout.session: '${m[1]}'`, { code: 'resource_missing', param: 'session' });
+      },
+    },
+    {
+      method: 'POST',
+      pattern: /^\/v1\/checkout\/sessions\/([^/]+)\/expire$/,
+      run: (m) => {
+        const s = checkoutSessions.get(m[1]!);
+        if (!s) return stripeError(404, `No such checkout.session: '${m[1]}'`, { code: 'resource_missing', param: 'session' });
+        // Stripe expires only open sessions; a paid one stays complete.
+        if (s.status !== 'open')
+          return stripeError(400, `Only Checkout Sessions with a status in ["open"] can be expired. This Checkout Session has a status of "${s.status}".`);
+        Object.assign(s, { status: 'expired', url: null });
+        return { status: 200, body: visibleSession(s) };
       },
     },
     {
@@ -305,27 +348,39 @@ export async function startFakeStripe(opts: { apiKey?: string } = {}): Promise<F
     const params = method === 'GET' ? parseStripeForm(new URL(req.url ?? '/', 'http://x').search.slice(1)) : parseStripeForm(text);
     state.record({ method, path, query, headers: req.headers, body: params });
     res.setHeader('request-id', `req_${crypto.randomBytes(7).toString('hex')}`);
-    if (await applyFault(state, path, res)) return;
-
-    if (req.headers.authorization !== `Bearer ${apiKey}`) {
-      send(res, 401, { error: { type: 'invalid_request_error', message: 'Invalid API Key provided: sk_test_****' } });
+    const key = method === 'POST' && typeof req.headers['idempotency-key'] === 'string' ? `${path} ${req.headers['idempotency-key']}` : undefined;
+    if (key && inFlight.has(key)) {
+      // What Stripe answers while the first request with this key is still executing; nothing is saved.
+      send(res, 409, {
+        error: { type: 'idempotency_error', message: 'There is currently another in-progress request using this Idempotency-Key. Please try again later.' },
+      });
       return;
     }
-    const key = method === 'POST' ? req.headers['idempotency-key'] : undefined;
-    const replay = typeof key === 'string' ? idempotent.get(`${path} ${key}`) : undefined;
-    if (replay) {
-      send(res, replay.status, replay.body, { 'idempotent-replayed': 'true' });
-      return;
+    if (key) inFlight.add(key);
+    try {
+      // A delay-only fault stands for a slow Stripe: the request counts as executing meanwhile.
+      if (await applyFault(state, path, res)) return;
+      if (req.headers.authorization !== `Bearer ${apiKey}`) {
+        send(res, 401, { error: { type: 'invalid_request_error', message: 'Invalid API Key provided: sk_test_****' } });
+        return;
+      }
+      const replay = key ? idempotent.get(key) : undefined;
+      if (replay) {
+        send(res, replay.status, replay.body, { 'idempotent-replayed': 'true' });
+        return;
+      }
+      for (const r of routes) {
+        const m = r.method === method ? r.pattern.exec(path) : null;
+        if (!m) continue;
+        const out = r.run(m, params);
+        if (key && out.status < 500) idempotent.set(key, out);
+        send(res, out.status, out.body);
+        return;
+      }
+      send(res, 404, { error: { type: 'invalid_request_error', message: `Unrecognized request URL (${method}: ${path}).` } });
+    } finally {
+      if (key) inFlight.delete(key);
     }
-    for (const r of routes) {
-      const m = r.method === method ? r.pattern.exec(path) : null;
-      if (!m) continue;
-      const out = r.run(m, params);
-      if (typeof key === 'string' && out.status < 500) idempotent.set(`${path} ${key}`, out);
-      send(res, out.status, out.body);
-      return;
-    }
-    send(res, 404, { error: { type: 'invalid_request_error', message: `Unrecognized request URL (${method}: ${path}).` } });
   }
 
   const port = await listenLoopback(server);

@@ -1,13 +1,32 @@
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { promises as fsp } from 'node:fs';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { Writable } from 'node:stream';
+import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
 import Koa from 'koa';
+import pino from 'pino';
+import { errorHandler } from '../../src/api/middleware/errors';
 import { parseRange, sendStoredFile } from '../../src/api/sendStoredFile';
 import { createLocalStorage, type Storage } from '../../src/storage';
+import { call, registerUser } from '../helpers/api';
+import { startS3Server } from '../helpers/s3Server';
+import { startTestStack, type TestStack } from '../helpers/stack';
+
+/** A real logger whose lines the test can read. */
+function recordingLogger() {
+  const lines: Array<Record<string, any>> = [];
+  const sink = new Writable({
+    write(chunk, _enc, done) {
+      lines.push(JSON.parse(String(chunk)));
+      done();
+    },
+  });
+  return { logger: pino({ level: 'info' }, sink), lines };
+}
 
 describe('sendStoredFile', function () {
   const KEY = 'podcasts/abc/final/episode.mp3';
@@ -18,6 +37,7 @@ describe('sendStoredFile', function () {
   let storage: Storage;
   let server: Server;
   let base: string;
+  const log = recordingLogger();
 
   before(async function () {
     dir = await fsp.mkdtemp(path.join(os.tmpdir(), 'aimake-send-'));
@@ -29,18 +49,15 @@ describe('sendStoredFile', function () {
     await storage.putFile(EMPTY_KEY, src, 'audio/mpeg');
 
     const app = new Koa();
+    // The API's own error handler, so a missing file answers as the API does.
+    app.use(errorHandler(log.logger));
     app.use(async (ctx) => {
       const key = ctx.path === '/file' ? KEY : ctx.path === '/empty' ? EMPTY_KEY : 'podcasts/abc/missing.mp3';
-      try {
-        await sendStoredFile(ctx, storage, key, {
-          contentType: 'audio/mpeg',
-          filename: ctx.query.name === 'utf8' ? 'Épisode "1".mp3' : 'episode.mp3',
-        });
-      } catch (err) {
-        // Stands in for the callers' mapping of this error.
-        ctx.status = 404;
-        ctx.body = { error: { code: 'NOT_FOUND', message: (err as Error).message } };
-      }
+      await sendStoredFile(ctx, storage, key, {
+        contentType: 'audio/mpeg',
+        filename: ctx.query.name === 'utf8' ? 'Épisode "1".mp3' : 'episode.mp3',
+        logger: log.logger,
+      });
     });
     server = app.listen(0, '127.0.0.1');
     await new Promise((r) => server.once('listening', r));
@@ -164,10 +181,17 @@ describe('sendStoredFile', function () {
     assert.equal(body.length, 0);
   });
 
-  it('throws "stored object missing: <key>" for a missing object', async function () {
-    const { res, body } = await get(undefined, {}, '/missing');
-    assert.equal(res.status, 404);
-    assert.equal(JSON.parse(body.toString()).error.message, 'stored object missing: podcasts/abc/missing.mp3');
+  it('answers 404 NOT_FOUND in the API error shape for a missing object, and warns of the loss', async function () {
+    for (const method of ['GET', 'HEAD']) {
+      log.lines.length = 0;
+      const res = await fetch(`${base}/missing`, { method });
+      assert.equal(res.status, 404, method);
+      if (method === 'GET') assert.deepEqual(await res.json(), { error: { code: 'NOT_FOUND', message: 'The file is missing from storage' } });
+      const warnings = log.lines.filter((l) => l.level === 40);
+      assert.equal(warnings.length, 1, JSON.stringify(log.lines));
+      assert.equal(warnings[0]!.key, 'podcasts/abc/missing.mp3');
+      assert.equal(log.lines.filter((l) => l.level >= 50).length, 0, 'not logged as an internal error');
+    }
   });
 
   it('parseRange follows RFC 9110 for edge cases', function () {
@@ -181,3 +205,90 @@ describe('sendStoredFile', function () {
     assert.equal(parseRange(undefined, 100), null);
   });
 });
+
+/**
+ * A row that points to a file no longer in storage (deleted by hand, a lost volume, a bucket
+ * lifecycle rule): the file routes answer 404, not 500, on either storage driver.
+ */
+for (const driver of ['local', 's3'] as const) {
+  describe(`a stored file gone missing (${driver} storage)`, function () {
+    this.timeout(120_000);
+    let stack: TestStack;
+    let s3: Awaited<ReturnType<typeof startS3Server>> | undefined;
+
+    before(async function () {
+      let env: Record<string, string> = {};
+      if (driver === 's3') {
+        s3 = await startS3Server();
+        const credentials = { accessKeyId: 'test', secretAccessKey: 'test' };
+        const client = new S3Client({ endpoint: s3.endpoint, region: 'us-east-1', forcePathStyle: true, credentials });
+        await client.send(new CreateBucketCommand({ Bucket: 'aimake-missing' }));
+        client.destroy();
+        env = {
+          STORAGE_DRIVER: 's3',
+          S3_BUCKET: 'aimake-missing',
+          S3_ENDPOINT: s3.endpoint,
+          S3_FORCE_PATH_STYLE: 'true',
+          S3_REGION: 'us-east-1',
+          S3_ACCESS_KEY_ID: 'test',
+          S3_SECRET_ACCESS_KEY: 'test',
+        };
+      }
+      stack = await startTestStack(env, { worker: false });
+    });
+    after(async () => s3?.stop());
+
+    /** Puts real bytes at `key` in the stack's storage and returns its URI. */
+    async function stored(key: string): Promise<string> {
+      const src = path.join(stack.storageDir, 'upload.mp3');
+      await fsp.writeFile(src, randomBytes(2048));
+      await stack.storage.putFile(key, src, 'audio/mpeg');
+      return stack.storage.uri(key);
+    }
+
+    async function expectLost(url: string, token: string) {
+      const res = await call(stack.url, 'GET', url, { token });
+      assert.equal(res.status, 404, JSON.stringify(res.body));
+      assert.equal(res.body.error.code, 'NOT_FOUND');
+      assert.equal(typeof res.body.error.message, 'string');
+      const ranged = await fetch(stack.url + url, { headers: { authorization: `Bearer ${token}`, range: 'bytes=0-9' } });
+      assert.equal(ranged.status, 404);
+      await ranged.arrayBuffer();
+    }
+
+    it("GET /v1/podcasts/{id}/file answers 404 when the podcast's file is gone", async function () {
+      const { token, user } = await registerUser(stack, `lost-podcast-${driver}`);
+      const id = randomUUID();
+      const key = `podcasts/${id}/final/podcast.mp3`;
+      await stack.knex('podcasts').insert({
+        id,
+        user_id: user.id,
+        title: 'Lost',
+        source_type: 'text',
+        source_content: 'text',
+        status: 'completed',
+        audio_url: await stored(key),
+        duration: 1,
+      });
+      const before = await call(stack.url, 'GET', `/v1/podcasts/${id}/file`, { token });
+      assert.equal(before.status, 200, 'served while the file is there');
+
+      await stack.storage.delete(key);
+      await expectLost(`/v1/podcasts/${id}/file`, token);
+    });
+
+    it("GET /v1/audios/{id}/file answers 404 when the audio's file is gone", async function () {
+      const { token, user } = await registerUser(stack, `lost-audio-${driver}`);
+      const key = `audios/lost-${randomBytes(6).toString('hex')}/audio.mp3`;
+      const [audio] = await stack
+        .knex('audios')
+        .insert({ user_id: user.id, title: 'Lost', text: 'text', text_length: 4, audio_url: await stored(key), audio_format: 'mp3', duration: 1 })
+        .returning('id');
+      const before = await call(stack.url, 'GET', `/v1/audios/${audio!.id}/file`, { token });
+      assert.equal(before.status, 200, 'served while the file is there');
+
+      await stack.storage.delete(key);
+      await expectLost(`/v1/audios/${audio!.id}/file`, token);
+    });
+  });
+}

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import type { Logger } from '../../logger';
 import type { AudioService } from '../../services/audios';
 import type { Storage } from '../../storage/types';
 import type { AuthContext } from '../route';
@@ -21,7 +22,7 @@ const CreateAudio = z.strictObject({
   format: z.enum(['mp3', 'wav']).default('mp3'),
 });
 
-export function audioRoutes(deps: { audios: AudioService; storage: Storage; publicUrl?: string }) {
+export function audioRoutes(deps: { audios: AudioService; storage: Storage; logger: Logger; publicUrl?: string }) {
   const { audios } = deps;
   return [
     route({
@@ -112,6 +113,7 @@ export function audioRoutes(deps: { audios: AudioService; storage: Storage; publ
         await sendStoredFile(ctx, deps.storage, deps.storage.keyOf(file.uri), {
           contentType: file.format === 'wav' ? 'audio/wav' : 'audio/mpeg',
           filename: `${file.title ?? 'audio'}.${file.format}`,
+          logger: deps.logger,
         });
       },
     }),

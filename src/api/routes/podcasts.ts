@@ -1,6 +1,7 @@
 import { PassThrough } from 'node:stream';
 import { z } from 'zod';
 import type { Knex } from 'knex';
+import type { Logger } from '../../logger';
 import type { Storage } from '../../storage/types';
 import { AppError } from '../../errors';
 import { isFinished } from '../../jobs/podcastJob';
@@ -44,7 +45,7 @@ const CreatePodcast = z
       ctx.addIssue({ code: 'custom', path: ['sourceContent'], message: 'must be an http(s) URL when sourceType is url' });
   });
 
-export function podcastRoutes(deps: { podcasts: PodcastService; knex: Knex; storage: Storage; publicUrl?: string }) {
+export function podcastRoutes(deps: { podcasts: PodcastService; knex: Knex; storage: Storage; logger: Logger; publicUrl?: string }) {
   const { podcasts, publicUrl } = deps;
   return [
     route({
@@ -208,7 +209,11 @@ export function podcastRoutes(deps: { podcasts: PodcastService; knex: Knex; stor
       handler: async (ctx, { params, auth }) => {
         const p = await podcasts.owned(auth!.user, params.id);
         if (p.status !== 'completed' || !p.audio_url) throw new AppError('NOT_FOUND', 'This podcast has no audio yet');
-        await sendStoredFile(ctx, deps.storage, deps.storage.keyOf(p.audio_url), { contentType: 'audio/mpeg', filename: `${p.title ?? 'podcast'}.mp3` });
+        await sendStoredFile(ctx, deps.storage, deps.storage.keyOf(p.audio_url), {
+          contentType: 'audio/mpeg',
+          filename: `${p.title ?? 'podcast'}.mp3`,
+          logger: deps.logger,
+        });
       },
     }),
   ];
