@@ -1,9 +1,10 @@
 import path from 'node:path';
 import { Context } from '@temporalio/activity';
 import { probeDuration, stitch } from '../src/audio/ffmpeg';
+import { AUDIO_FINISHED_STATUSES, failAudioJob } from '../src/jobs/audioJob';
 import type { AudioJob } from '../src/models';
 import { resolveVoice } from '../src/providers';
-import { audioJobKey, releaseQuota, settleQuota } from '../src/services/quota';
+import { audioJobKey, settleQuota } from '../src/services/quota';
 import { chunkText } from '../src/sources/text';
 import type { SegmentRef } from '../workflows/types';
 import type { ActivityDeps } from './deps';
@@ -29,7 +30,7 @@ export function createAudioActivities({ knex, storage, providers }: ActivityDeps
     async recordAudioStage(a: { audioId: string; status: AudioJob['status']; progress: number; currentStep: string }) {
       await knex('audio_jobs')
         .where({ id: a.audioId })
-        .whereNotIn('status', ['completed', 'failed'])
+        .whereNotIn('status', AUDIO_FINISHED_STATUSES)
         .update({
           status: a.status,
           progress: knex.raw('GREATEST(progress, ?)', [a.progress]),
@@ -138,13 +139,7 @@ export function createAudioActivities({ knex, storage, providers }: ActivityDeps
     },
 
     async failAudio(a: { audioId: string; code: string; message: string }) {
-      await knex.transaction(async (trx) => {
-        await trx('audio_jobs')
-          .where({ id: a.audioId })
-          .whereNotIn('status', ['completed', 'failed'])
-          .update({ status: 'failed', error_code: a.code.slice(0, 50), error_message: a.message, completed_at: trx.fn.now() });
-        await releaseQuota(trx, audioJobKey(a.audioId));
-      });
+      await failAudioJob(knex, a);
       await storage.deletePrefix(chunkPrefix(a.audioId));
     },
   };

@@ -1,6 +1,7 @@
 import type { ActivityDeps } from './deps';
 import { createAudioActivities } from './audio';
 import { createBillingActivities } from './billing';
+import { createJobActivities } from './jobs';
 import { createOperationsActivities } from './operations';
 import { createPodcastActivities } from './podcast';
 
@@ -11,6 +12,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createAudioActivities(deps),
     ...createBillingActivities(deps),
     ...createOperationsActivities(deps),
+    ...createJobActivities(deps),
   };
 }
 

@@ -286,12 +286,15 @@ export function createPodcastActivities({ knex, storage, providers, config }: Ac
 
     /** canceled: nothing is charged and the partial audio is removed. */
     async cancelPodcast(a: { podcastId: string; jobId: string }) {
-      await knex.transaction(async (trx) => {
-        await endJob(trx, { podcastId: a.podcastId, jobId: a.jobId, status: 'canceled' });
-        await trx('podcast_segments').where({ podcast_id: a.podcastId }).delete();
-      });
+      // Files first: once the job reads canceled, nothing of it may remain (the workflow calls this
+      // only after every line and the stitcher have stopped). A retry re-reads the source.
       await storage.deletePrefix(segmentPrefix(a.podcastId));
       await storage.delete(`podcasts/${a.podcastId}/podcast-${a.jobId}.mp3`);
+      await storage.delete(sourceKey(a.podcastId));
+      await knex.transaction(async (trx) => {
+        await trx('podcast_segments').where({ podcast_id: a.podcastId }).delete();
+        await endJob(trx, { podcastId: a.podcastId, jobId: a.jobId, status: 'canceled' });
+      });
     },
   };
 }

@@ -3,3 +3,4 @@ export { podcastWorkflow, synthesizeLinesWorkflow } from './podcast';
 export { audioWorkflow } from './audio';
 export { reconcileBillingWorkflow, stripeEventWorkflow } from './billing';
 export { backupDatabaseWorkflow, housekeepingWorkflow, quotaResetWorkflow } from './operations';
+export { reconcileJobsWorkflow } from './jobs';

@@ -1,4 +1,5 @@
 import {
+  ActivityCancellationType,
   ApplicationFailure,
   CancellationScope,
   condition,
@@ -6,6 +7,7 @@ import {
   defineSignal,
   executeChild,
   isCancellation,
+  patched,
   proxyActivities,
   setHandler,
   workflowInfo,
@@ -17,28 +19,40 @@ import type { JobSnapshot, LineChunkInput, PodcastWorkflowInput, SegmentRef } fr
 export const jobSnapshotQuery = defineQuery<JobSnapshot>('jobSnapshot');
 export const approveScriptSignal = defineSignal('approveScript');
 
-// Bookkeeping against our own database: quick, and retried until it works.
-const db = proxyActivities<Activities>({
-  startToCloseTimeout: '30s',
-  retry: { initialInterval: '1s', maximumInterval: '30s', nonRetryableErrorTypes: ['QUOTA_EXCEEDED', 'INVALID_STATE'] },
-});
-// Fetching and reading a source: the fetch itself is capped at 15 s.
-const source = proxyActivities<Activities>({
-  startToCloseTimeout: '2m',
-  retry: { initialInterval: '2s', maximumAttempts: 4 },
-});
-// Script writing may make many LLM calls for a two-hour target; it heartbeats per call.
-const scriptWriter = proxyActivities<Activities>({
-  startToCloseTimeout: '30m',
-  heartbeatTimeout: '3m',
-  retry: { initialInterval: '5s', backoffCoefficient: 2, maximumInterval: '2m', maximumAttempts: 6 },
-});
-// Stitching two hours of audio takes minutes; heartbeats tell a dead worker from a slow one.
-const stitcher = proxyActivities<Activities>({
-  startToCloseTimeout: '1h',
-  heartbeatTimeout: '1m',
-  retry: { initialInterval: '5s', maximumAttempts: 5 },
-});
+/**
+ * Runs from this version on wait for a canceled activity or child to stop before going on, so a
+ * cancel or a failure cleans up only once nothing of the job still runs (DESIGN: reliability
+ * rules). Runs recorded before keep the old timing, so their histories still replay.
+ */
+const WAIT_FOR_STOPPED_WORK = 'wait-for-stopped-work-v1';
+
+function podcastActivities(waitOnCancel: boolean) {
+  const cancellationType = waitOnCancel ? ActivityCancellationType.WAIT_CANCELLATION_COMPLETED : ActivityCancellationType.TRY_CANCEL;
+  return {
+    // Bookkeeping against our own database: quick, and retried until it works.
+    db: proxyActivities<Activities>({
+      cancellationType,
+      startToCloseTimeout: '30s',
+      retry: { initialInterval: '1s', maximumInterval: '30s', nonRetryableErrorTypes: ['QUOTA_EXCEEDED', 'INVALID_STATE'] },
+    }),
+    // Fetching and reading a source: the fetch itself is capped at 15 s.
+    source: proxyActivities<Activities>({ cancellationType, startToCloseTimeout: '2m', retry: { initialInterval: '2s', maximumAttempts: 4 } }),
+    // Script writing may make many LLM calls for a two-hour target; it heartbeats per call.
+    scriptWriter: proxyActivities<Activities>({
+      cancellationType,
+      startToCloseTimeout: '30m',
+      heartbeatTimeout: '3m',
+      retry: { initialInterval: '5s', backoffCoefficient: 2, maximumInterval: '2m', maximumAttempts: 6 },
+    }),
+    // Stitching two hours of audio takes minutes; heartbeats tell a dead worker from a slow one.
+    stitcher: proxyActivities<Activities>({
+      cancellationType,
+      startToCloseTimeout: '1h',
+      heartbeatTimeout: '1m',
+      retry: { initialInterval: '5s', maximumAttempts: 5 },
+    }),
+  };
+}
 
 /**
  * One podcast job, as a story of steps: read the source, write the script, (wait for approval),
@@ -47,6 +61,8 @@ const stitcher = proxyActivities<Activities>({
  */
 export async function podcastWorkflow(input: PodcastWorkflowInput): Promise<{ audioKey: string; duration: number }> {
   const { podcastId, jobId } = input;
+  const waitOnCancel = patched(WAIT_FOR_STOPPED_WORK);
+  const { db, source, scriptWriter, stitcher } = podcastActivities(waitOnCancel);
   const snapshot: JobSnapshot = { status: 'pending', progress: 0, currentStep: null, awaitingApproval: false };
   let approved = false;
   setHandler(jobSnapshotQuery, () => snapshot);
@@ -79,7 +95,7 @@ export async function podcastWorkflow(input: PodcastWorkflowInput): Promise<{ au
     // The script may have been edited during review: size the reservation to what will be spoken.
     const plan = await db.planPodcastSynthesis({ podcastId, jobId });
     await stage('synthesizing', 15, `Synthesizing line 0 of ${plan.lines}`);
-    const segments = await synthesizeAllLines(input, plan.lines);
+    const segments = await synthesizeAllLines(input, plan.lines, waitOnCancel);
 
     await stage('processing', 90, 'Stitching audio');
     const audio = await stitcher.stitchPodcast({ podcastId, jobId, segments });
@@ -104,7 +120,7 @@ export async function podcastWorkflow(input: PodcastWorkflowInput): Promise<{ au
  * Short scripts are spoken here; long ones in child workflows of a few hundred lines each, so no
  * history grows anywhere near Temporal's limits (a two-hour script is about 1,500 lines).
  */
-async function synthesizeAllLines(input: PodcastWorkflowInput, total: number): Promise<SegmentRef[]> {
+async function synthesizeAllLines(input: PodcastWorkflowInput, total: number, waitOnCancel: boolean): Promise<SegmentRef[]> {
   const chunk = input.linesPerChildWorkflow;
   const base = {
     podcastId: input.podcastId,
@@ -113,31 +129,57 @@ async function synthesizeAllLines(input: PodcastWorkflowInput, total: number): P
     concurrency: input.synthConcurrency,
     lineHeartbeatTimeoutSec: input.lineHeartbeatTimeoutSec,
   };
-  if (total <= chunk) return synthesizeLineRange({ ...base, from: 0, to: total });
+  if (total <= chunk) return synthesizeLineRange({ ...base, from: 0, to: total }, waitOnCancel);
 
-  // Two children at a time share the job's concurrency, so SYNTH_CONCURRENCY stays a per-job cap.
-  const children = 2;
-  const perChild = Math.max(1, Math.ceil(input.synthConcurrency / children));
+  // Two children at a time share the job's concurrency: lane 0 takes the larger half, lane 1 the
+  // rest, so together they never exceed SYNTH_CONCURRENCY (a single child when it is 1).
+  const children = waitOnCancel ? Math.min(2, input.synthConcurrency) : 2;
+  const laneConcurrency = (lane: number) =>
+    waitOnCancel
+      ? lane === 0
+        ? Math.ceil(input.synthConcurrency / children)
+        : Math.floor(input.synthConcurrency / children)
+      : Math.max(1, Math.ceil(input.synthConcurrency / children));
   const ranges: LineChunkInput[] = [];
-  for (let from = 0; from < total; from += chunk) ranges.push({ ...base, concurrency: perChild, from, to: Math.min(total, from + chunk) });
-  const parts = await inPool(ranges, children, (range) =>
-    executeChild(synthesizeLinesWorkflow, {
-      args: [range],
-      workflowId: `${workflowInfo().workflowId}-lines-${range.from}-${input.jobId.slice(0, 8)}`,
-    }),
+  for (let from = 0; from < total; from += chunk) ranges.push({ ...base, from, to: Math.min(total, from + chunk) });
+  // A failed child cancels its siblings, so they stop starting lines before the failure is recorded.
+  const siblings = new CancellationScope();
+  const parts = await siblings.run(() =>
+    inPool(
+      ranges,
+      children,
+      (range, lane) =>
+        executeChild(synthesizeLinesWorkflow, {
+          args: [{ ...range, concurrency: laneConcurrency(lane) }],
+          workflowId: `${workflowInfo().workflowId}-lines-${range.from}-${input.jobId.slice(0, 8)}`,
+        }),
+      { settle: waitOnCancel, onFailure: () => siblings.cancel() },
+    ),
   );
   return parts.flat();
 }
 
 /** Speaks lines [from, to) of a podcast's script with bounded concurrency. */
 export async function synthesizeLinesWorkflow(range: LineChunkInput): Promise<SegmentRef[]> {
-  return synthesizeLineRange(range);
+  return synthesizeLineRange(range, patched(WAIT_FOR_STOPPED_WORK));
 }
 
-async function synthesizeLineRange(range: LineChunkInput): Promise<SegmentRef[]> {
-  const speech = speechActivities(range.lineHeartbeatTimeoutSec);
+/**
+ * After a line fails for good (or the job is canceled) no new line starts; with waitOnCancel the
+ * lines already speaking finish (their audio is paid for and kept) before the failure is thrown.
+ */
+async function synthesizeLineRange(range: LineChunkInput, waitOnCancel: boolean): Promise<SegmentRef[]> {
+  const speech = speechActivities(
+    range.lineHeartbeatTimeoutSec,
+    waitOnCancel ? ActivityCancellationType.WAIT_CANCELLATION_COMPLETED : ActivityCancellationType.TRY_CANCEL,
+  );
   const indexes = Array.from({ length: range.to - range.from }, (_, i) => range.from + i);
-  return inPool(indexes, range.concurrency, (index) =>
-    speech.synthesizePodcastLine({ podcastId: range.podcastId, jobId: range.jobId, index, total: range.total }),
+  return inPool(
+    indexes,
+    range.concurrency,
+    (index) => speech.synthesizePodcastLine({ podcastId: range.podcastId, jobId: range.jobId, index, total: range.total }),
+    {
+      settle: waitOnCancel,
+    },
   );
 }

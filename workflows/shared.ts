@@ -1,18 +1,44 @@
-import { ActivityFailure, ApplicationFailure, ChildWorkflowFailure, proxyActivities, TemporalFailure } from '@temporalio/workflow';
+import { ActivityCancellationType, ActivityFailure, ApplicationFailure, ChildWorkflowFailure, proxyActivities, TemporalFailure } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import type { FailureInfo } from './types';
 
-/** Runs `work` over `items` with at most `limit` at once, keeping results in input order. */
-export async function inPool<T, R>(items: T[], limit: number, work: (item: T) => Promise<R>): Promise<R[]> {
+export interface PoolOptions {
+  /**
+   * Wait for work already started before giving up (the default for new runs): a cancel or a
+   * failure then returns only once nothing of the pool is still running, so clean-up never races
+   * a line that is still storing its audio. False keeps the first version's behaviour (reject at
+   * the first failure while the rest runs on) for runs recorded before the change.
+   */
+  settle?: boolean;
+  /** Called once, at the first failure (e.g. to cancel siblings that would otherwise run on). */
+  onFailure?: () => void;
+}
+
+/**
+ * Runs `work` over `items` with at most `limit` at once, keeping results in input order. After a
+ * failure no new item starts; with `settle`, the failure is thrown once the running ones ended.
+ * `lane` (0 … limit-1) tells the worker which of the parallel lanes runs the item.
+ */
+export async function inPool<T, R>(items: T[], limit: number, work: (item: T, lane: number) => Promise<R>, opts: PoolOptions = {}): Promise<R[]> {
   const results = new Array<R>(items.length);
   let next = 0;
-  const lanes = Array.from({ length: Math.min(limit, items.length) }, async () => {
-    while (next < items.length) {
+  let failure: { error: unknown } | null = null;
+  const lanes = Array.from({ length: Math.min(limit, items.length) }, async (_, lane) => {
+    while (next < items.length && !failure) {
       const i = next++;
-      results[i] = await work(items[i]!);
+      try {
+        results[i] = await work(items[i]!, lane);
+      } catch (error) {
+        if (!opts.settle) throw error;
+        if (!failure) {
+          failure = { error };
+          opts.onFailure?.();
+        }
+      }
     }
   });
   await Promise.all(lanes);
+  if (failure) throw (failure as { error: unknown }).error;
   return results;
 }
 
@@ -31,8 +57,9 @@ export function failureInfo(err: unknown): FailureInfo {
  * Retry-After from the provider overrides the next delay, and the activity heartbeats so a line
  * whose worker died is retried elsewhere within the heartbeat timeout.
  */
-export function speechActivities(heartbeatTimeoutSec: number) {
+export function speechActivities(heartbeatTimeoutSec: number, cancellationType: ActivityCancellationType = ActivityCancellationType.TRY_CANCEL) {
   return proxyActivities<Activities>({
+    cancellationType,
     startToCloseTimeout: '5m',
     heartbeatTimeout: `${heartbeatTimeoutSec}s`,
     retry: { initialInterval: '2s', backoffCoefficient: 2, maximumInterval: '2m', maximumAttempts: 10 },

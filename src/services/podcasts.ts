@@ -3,12 +3,13 @@ import type { Knex } from 'knex';
 import type { Config } from '../config';
 import { AppError, conflict, notFound, unavailable } from '../errors';
 import { endJob, isFinished, latestJob, latestJobs, openJob } from '../jobs/podcastJob';
+import { runState, type RunState } from '../jobs/reconcile';
 import type { Logger } from '../logger';
 import type { Podcast, PodcastJob, PodcastStatus, ScriptLine, SourceType, User } from '../models';
 import { estimateSpeechSeconds } from '../sources/text';
 import { jsonb } from '../db';
 import type { TemporalGateway } from '../temporal/client';
-import { approveScript, cancelPodcastRun, startPodcastRun } from '../temporal/jobs';
+import { approveScript, cancelPodcastRun, podcastWorkflowId, startPodcastRun } from '../temporal/jobs';
 import { forgetIdempotencyKey, idempotent } from './idempotency';
 import { podcastJobKey, QuotaExceededError, reserveQuota } from './quota';
 import { assertVoiceUsable } from './voices';
@@ -225,13 +226,17 @@ export class PodcastService {
     if (!job || isFinished(job.status)) {
       throw conflict(`Only a running or draft podcast can be canceled (it is ${p.status})`);
     }
+    let run: RunState;
     try {
-      await cancelPodcastRun(await this.temporal.client(), p.id);
+      const client = await this.temporal.client();
+      run = await runState(client, podcastWorkflowId(p.id), job.id, new Date(job.created_at));
+      if (run.open) await cancelPodcastRun(client, p.id);
     } catch (err) {
       if (!(err instanceof WorkflowNotFoundError)) throw unavailable(SERVICE_UNAVAILABLE);
-      // No run to stop (it never started or is long gone): settle the records here.
-      await endJob(this.knex, { podcastId: p.id, jobId: job.id, status: 'canceled' });
+      run = { open: false, code: 'RUN_ENDED', message: 'The run had already ended' };
     }
-    return job;
+    // No run left to stop (terminated in the UI, never started, long gone): settle the records here.
+    if (!run.open) await endJob(this.knex, { podcastId: p.id, jobId: job.id, status: 'canceled' });
+    return (await latestJob(this.knex, p.id)) ?? job;
   }
 }

@@ -4,7 +4,7 @@ import type { Logger } from '../logger';
 
 /**
  * The Temporal Schedules the worker keeps in place at start: the monthly quota reset, the hourly
- * billing reconciliation, the daily backup and the hourly housekeeping. They are visible, pausable and triggerable in
+ * billing reconciliation, the daily backup, the hourly housekeeping and the job reconciler. They are visible, pausable and triggerable in
  * the Web UI (Schedules); overlapping runs are skipped. Every start creates what is missing and
  * updates what exists to the configured spec, keeping a pause an operator set in the UI.
  */
@@ -13,6 +13,7 @@ export const SCHEDULE_IDS = {
   billingReconcile: 'aimake-billing-reconcile',
   backup: 'aimake-backup',
   housekeeping: 'aimake-housekeeping',
+  jobReconcile: 'aimake-job-reconcile',
 } as const;
 
 interface ScheduleDefinition {
@@ -67,6 +68,15 @@ export function scheduleDefinitions(config: Config): ScheduleDefinition[] {
       description: 'Removes expired sessions, idempotency keys, OAuth states and rate-limit counters',
       catchupWindow: '1 hour',
       disabledReason: off(config.HOUSEKEEPING_CRON),
+    },
+    {
+      scheduleId: SCHEDULE_IDS.jobReconcile,
+      cron: config.JOB_RECONCILE_CRON,
+      workflowType: 'reconcileJobsWorkflow',
+      workflowId: 'job-reconcile',
+      description: 'Fails jobs whose run ended outside AIMake (terminated, reset, timed out) and releases their quota',
+      catchupWindow: '10 minutes',
+      disabledReason: off(config.JOB_RECONCILE_CRON),
     },
   ];
 }

@@ -57,14 +57,29 @@ export interface LoggedRequest {
   headers: http.IncomingHttpHeaders;
   /** Parsed JSON when the body was JSON, else the raw text ('' when empty). */
   body: any;
+  /** When the request arrived and when its response ended (ms since the epoch). */
+  receivedAt?: number;
+  finishedAt?: number;
 }
 
 export class FakeState {
   readonly faults = new FaultQueue();
   readonly requests: LoggedRequest[] = [];
+  /** Requests whose response has not ended yet, and the most there ever were at once. */
+  inFlight = 0;
+  maxInFlight = 0;
 
-  record(entry: LoggedRequest): void {
+  /** Logs a request; given its response, also times it and counts it while in flight. */
+  record(entry: LoggedRequest, res?: http.ServerResponse): void {
+    entry.receivedAt = Date.now();
     this.requests.push(entry);
+    if (!res) return;
+    this.inFlight += 1;
+    this.maxInFlight = Math.max(this.maxInFlight, this.inFlight);
+    res.once('close', () => {
+      this.inFlight -= 1;
+      entry.finishedAt = Date.now();
+    });
   }
 
   /** Requests seen on exactly this path (query string excluded), faulted or not. */
@@ -75,6 +90,7 @@ export class FakeState {
   reset(): void {
     this.faults.clear();
     this.requests.length = 0;
+    this.maxInFlight = this.inFlight;
   }
 }
 

@@ -41,6 +41,8 @@ export interface FakeOpenAi {
   /** Clears faults and the request log. */
   reset(): void;
   setChatHandler(fn: ChatHandler): void;
+  /** The most requests that were ever being answered at once (since the last reset). */
+  maxInFlight(): number;
 }
 
 function openAiError(
@@ -69,7 +71,7 @@ export async function startFakeOpenAi(opts: { latencyMs?: number; apiKey?: strin
   async function handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
     const { path, query } = splitUrl(req.url);
     const { text, json } = await readRequest(req);
-    state.record({ method: req.method ?? 'GET', path, query, headers: req.headers, body: json ?? text });
+    state.record({ method: req.method ?? 'GET', path, query, headers: req.headers, body: json ?? text }, res);
     res.setHeader('x-request-id', `req_${randomUUID().replace(/-/g, '')}`);
 
     if (await applyFault(state, path, res)) return;
@@ -223,5 +225,6 @@ export async function startFakeOpenAi(opts: { latencyMs?: number; apiKey?: strin
     setChatHandler: (fn) => {
       chatHandler = fn;
     },
+    maxInFlight: () => state.maxInFlight,
   };
 }

@@ -39,7 +39,7 @@ describe('operations: schedules and the monthly quota reset', function () {
     const first = await ensureSchedules(client, stack.config);
     assert.deepEqual(
       first.map((o) => o.outcome),
-      ['created', 'created', 'created', 'created'],
+      ['created', 'created', 'created', 'created', 'created'],
     );
 
     const reset = await client.schedule.getHandle(SCHEDULE_IDS.quotaReset).describe();
@@ -58,16 +58,22 @@ describe('operations: schedules and the monthly quota reset', function () {
     const backup = await client.schedule.getHandle(SCHEDULE_IDS.backup).describe();
     assert.equal(backup.action.workflowType, 'backupDatabaseWorkflow');
     assert.equal(backup.info.nextActionTimes[1]!.getTime() - backup.info.nextActionTimes[0]!.getTime(), 86_400_000, 'daily');
+    const reconcileJobs = await client.schedule.getHandle(SCHEDULE_IDS.jobReconcile).describe();
+    assert.equal(reconcileJobs.action.workflowType, 'reconcileJobsWorkflow');
+    const every5min = reconcileJobs.info.nextActionTimes;
+    assert.equal(every5min[1]!.getTime() - every5min[0]!.getTime(), 300_000, 'every 5 minutes by default');
 
     // An operator pauses the backup in the UI; the next worker start must not undo that.
     await client.schedule.getHandle(SCHEDULE_IDS.backup).pause('maintenance');
-    const second = await ensureSchedules(client, configWith({ QUOTA_RESET_CRON: '0 0 2 * *' }));
+    const second = await ensureSchedules(client, configWith({ QUOTA_RESET_CRON: '0 0 2 * *', JOB_RECONCILE_CRON: '@every 5s' }));
     assert.deepEqual(
       second.map((o) => o.outcome),
-      ['updated', 'updated', 'updated', 'updated'],
+      ['updated', 'updated', 'updated', 'updated', 'updated'],
     );
     const moved = await client.schedule.getHandle(SCHEDULE_IDS.quotaReset).describe();
     assert.equal(moved.info.nextActionTimes[0]!.getUTCDate(), 2, 'the configured spec replaces the old one');
+    const often = (await client.schedule.getHandle(SCHEDULE_IDS.jobReconcile).describe()).info.nextActionTimes;
+    assert.equal(often[1]!.getTime() - often[0]!.getTime(), 5_000, "'@every 5s' is accepted");
     const paused = await client.schedule.getHandle(SCHEDULE_IDS.backup).describe();
     assert.equal(paused.state.paused, true);
     assert.equal(paused.state.note, 'maintenance');
@@ -77,7 +83,7 @@ describe('operations: schedules and the monthly quota reset', function () {
     const off = await ensureSchedules(client, configWith({ BACKUP_CRON: 'off', STRIPE_SECRET_KEY: undefined }));
     assert.deepEqual(
       off.map((o) => o.outcome),
-      ['updated', 'paused', 'paused', 'updated'],
+      ['updated', 'paused', 'paused', 'updated', 'updated'],
     );
     assert.equal((await client.schedule.getHandle(SCHEDULE_IDS.billingReconcile).describe()).state.paused, true);
     await ensureSchedules(client, stack.config);
