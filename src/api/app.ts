@@ -86,6 +86,12 @@ export function createApi(deps: ApiDeps) {
 
   const bodyLimit = parseBytes(config.BODY_LIMIT);
   const app = new Koa({ proxy: config.TRUST_PROXY });
+  // Errors after the response started (a streamed body) reach only here. A client hanging up on a
+  // stream (an event stream, an audio download) is normal, not an error worth a stack trace.
+  app.on('error', (err: Error & { code?: string }, ctx?: Koa.Context) => {
+    if (err.code === 'ERR_STREAM_PREMATURE_CLOSE') return;
+    logger.error({ err, requestId: ctx?.state.requestId }, 'response failed');
+  });
 
   app.use(async (ctx, next) => {
     const started = process.hrtime.bigint();
