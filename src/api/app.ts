@@ -29,6 +29,8 @@ import { AudioService } from '../services/audios';
 import { PodcastService } from '../services/podcasts';
 import { BillingService } from '../services/billing';
 import { storageFromConfig } from '../storage/fromConfig';
+import { JobChanges } from '../jobs/jobChanges';
+import { StreamSlots } from './streamSlots';
 
 export interface ApiDeps {
   config: Config;
@@ -63,6 +65,8 @@ export function createApi(deps: ApiDeps) {
   const podcasts = new PodcastService(knex, deps.temporal, config, logger, Boolean(config.OPENAI_API_KEY));
   const audios = new AudioService(knex, deps.temporal, config, logger);
   const apiKeys = new ApiKeys(knex);
+  // Connects only while some event stream is open; close() ends those streams on shutdown.
+  const jobChanges = JobChanges.onDatabaseOf(knex, logger);
   const limits = new RateLimits(knex, { maxKeyLimit: API_KEY_RATE_LIMIT.max, userCreatesPerMin: config.USER_CREATE_LIMIT_PER_MIN });
 
   const specs: RouteSpec<any, any, any>[] = [
@@ -71,7 +75,13 @@ export function createApi(deps: ApiDeps) {
     ...oauthRoutes({ knex, accounts, config, logger }),
     ...apiKeyRoutes(apiKeys),
     ...voiceRoutes(knex, { openai: Boolean(config.OPENAI_API_KEY), elevenlabs: Boolean(config.ELEVENLABS_API_KEY) }),
-    ...podcastRoutes({ podcasts, knex, storage, publicUrl: config.PUBLIC_URL }),
+    ...podcastRoutes({
+      podcasts,
+      knex,
+      storage,
+      events: { changes: jobChanges, slots: new StreamSlots(config.SSE_MAX_PER_USER), logger },
+      publicUrl: config.PUBLIC_URL,
+    }),
     ...audioRoutes({ audios, storage, publicUrl: config.PUBLIC_URL }),
     ...usageRoutes(knex),
     ...billingRoutes({ billing: new BillingService(knex, deps.temporal, config, logger), maxBodyBytes: parseBytes(config.BODY_LIMIT) }),
@@ -118,5 +128,8 @@ export function createApi(deps: ApiDeps) {
   app.use(bodyParser({ enableTypes: ['json'], jsonLimit: config.BODY_LIMIT, encoding: 'utf-8' }));
   app.use(router.routes());
 
-  return { app, metrics, accounts };
+  /** Ends the open event streams and their database listener (call on shutdown, with the server's close). */
+  const close = () => jobChanges.close();
+
+  return { app, metrics, accounts, close };
 }
