@@ -29,6 +29,8 @@ import { AudioService } from '../services/audios';
 import { PodcastService } from '../services/podcasts';
 import { BillingService } from '../services/billing';
 import { storageFromConfig } from '../storage/fromConfig';
+import { JobChanges } from '../jobs/jobChanges';
+import { StreamSlots } from './streamSlots';
 
 export interface ApiDeps {
   config: Config;
@@ -63,6 +65,8 @@ export function createApi(deps: ApiDeps) {
   const podcasts = new PodcastService(knex, deps.temporal, config, logger, Boolean(config.OPENAI_API_KEY));
   const audios = new AudioService(knex, deps.temporal, config, logger);
   const apiKeys = new ApiKeys(knex);
+  // Connects only while some event stream is open; close() ends those streams on shutdown.
+  const jobChanges = JobChanges.onDatabaseOf(knex, logger);
   const limits = new RateLimits(knex, { maxKeyLimit: API_KEY_RATE_LIMIT.max, userCreatesPerMin: config.USER_CREATE_LIMIT_PER_MIN });
 
   const specs: RouteSpec<any, any, any>[] = [
@@ -71,7 +75,14 @@ export function createApi(deps: ApiDeps) {
     ...oauthRoutes({ knex, accounts, config, logger }),
     ...apiKeyRoutes(apiKeys),
     ...voiceRoutes(knex, { openai: Boolean(config.OPENAI_API_KEY), elevenlabs: Boolean(config.ELEVENLABS_API_KEY) }),
-    ...podcastRoutes({ podcasts, knex, storage, logger, publicUrl: config.PUBLIC_URL }),
+    ...podcastRoutes({
+      podcasts,
+      knex,
+      storage,
+      logger,
+      events: { changes: jobChanges, slots: new StreamSlots(config.SSE_MAX_PER_USER) },
+      publicUrl: config.PUBLIC_URL,
+    }),
     ...audioRoutes({ audios, storage, logger, publicUrl: config.PUBLIC_URL }),
     ...usageRoutes(knex),
     ...billingRoutes({ billing: new BillingService(knex, deps.temporal, config, logger), maxBodyBytes: parseBytes(config.BODY_LIMIT) }),
@@ -86,6 +97,12 @@ export function createApi(deps: ApiDeps) {
 
   const bodyLimit = parseBytes(config.BODY_LIMIT);
   const app = new Koa({ proxy: config.TRUST_PROXY });
+  // Errors after the response started (a streamed body) reach only here. A client hanging up on a
+  // stream (an event stream, an audio download) is normal, not an error worth a stack trace.
+  app.on('error', (err: Error & { code?: string }, ctx?: Koa.Context) => {
+    if (err.code === 'ERR_STREAM_PREMATURE_CLOSE') return;
+    logger.error({ err, requestId: ctx?.state.requestId }, 'response failed');
+  });
 
   app.use(async (ctx, next) => {
     const started = process.hrtime.bigint();
@@ -112,5 +129,8 @@ export function createApi(deps: ApiDeps) {
   app.use(bodyParser({ enableTypes: ['json'], jsonLimit: config.BODY_LIMIT, encoding: 'utf-8' }));
   app.use(router.routes());
 
-  return { app, metrics, accounts };
+  /** Ends the open event streams and their database listener (call on shutdown, with the server's close). */
+  const close = () => jobChanges.close();
+
+  return { app, metrics, accounts, close };
 }

@@ -12,7 +12,7 @@ async function main() {
   const { url, embedded } = await resolveDatabase(config, logger);
   const knex = createKnex(url, config.DATABASE_POOL_MAX);
   const temporal = new TemporalGateway(config.temporalAddress, config.TEMPORAL_NAMESPACE, config.TEMPORAL_TASK_QUEUE, logger);
-  const { app } = createApi({ config, knex, temporal, logger });
+  const { app, close: closeApi } = createApi({ config, knex, temporal, logger });
   const server = app.listen(config.PORT, config.HOST, () => {
     logger.info({ url: `http://${config.HOST}:${config.PORT}` }, 'API listening');
   });
@@ -22,10 +22,13 @@ async function main() {
 
   onShutdown(async () => {
     logger.info('shutting down');
-    await new Promise((resolve) => {
+    const closed = new Promise((resolve) => {
       server.close(resolve);
       server.closeIdleConnections();
     });
+    // Open event streams would hold server.close() until their jobs end: end them (and their listener) now.
+    await closeApi();
+    await closed;
     await temporal.close();
     await knex.destroy();
     if (embedded?.owned) await embedded.stop();

@@ -5,8 +5,11 @@ import type { Logger } from '../../logger';
 import type { Storage } from '../../storage/types';
 import { AppError } from '../../errors';
 import { isFinished } from '../../jobs/podcastJob';
+import type { JobChanges } from '../../jobs/jobChanges';
+import type { PodcastJob } from '../../models';
 import type { PodcastService } from '../../services/podcasts';
 import { sendStoredFile } from '../sendStoredFile';
+import type { StreamSlots } from '../streamSlots';
 import { route } from '../route';
 import { etagOf, jobView, podcastView, podcastWithJobView } from '../views';
 import { IdParams, idempotencyKeyOf, ListQuery } from './common';
@@ -45,8 +48,17 @@ const CreatePodcast = z
       ctx.addIssue({ code: 'custom', path: ['sourceContent'], message: 'must be an http(s) URL when sourceType is url' });
   });
 
-export function podcastRoutes(deps: { podcasts: PodcastService; knex: Knex; storage: Storage; logger: Logger; publicUrl?: string }) {
-  const { podcasts, publicUrl } = deps;
+/** What the job event streams need: who watches which job, and how many streams each user holds. */
+export interface JobEventsDeps {
+  changes: JobChanges;
+  slots: StreamSlots;
+}
+
+const KEEP_ALIVE_MS = 15_000;
+const READ_RETRY_MS = 5_000;
+
+export function podcastRoutes(deps: { podcasts: PodcastService; knex: Knex; storage: Storage; logger: Logger; events: JobEventsDeps; publicUrl?: string }) {
+  const { podcasts, events, publicUrl } = deps;
   return [
     route({
       method: 'post',
@@ -122,37 +134,78 @@ export function podcastRoutes(deps: { podcasts: PodcastService; knex: Knex; stor
       params: IdParams,
       responses: { 200: { description: 'text/event-stream of job snapshots', contentType: 'text/event-stream' } },
       handler: async (ctx, { params, auth }) => {
-        await podcasts.owned(auth!.user, params.id);
+        const user = auth!.user;
+        const release = events.slots.take(user.id);
         const stream = new PassThrough();
+        let last = '';
+        let done = false;
+        let keepAlive: NodeJS.Timeout | undefined;
+        let unwatch = () => {};
+        const end = () => {
+          if (done) return;
+          done = true;
+          clearInterval(keepAlive);
+          unwatch();
+          release();
+          stream.end();
+        };
+        // The client hung up (even while the stream was still opening), or the response ended.
+        ctx.res.on('close', end);
+        const show = (job: PodcastJob) => {
+          if (done) return;
+          const snapshot = JSON.stringify(jobView(job));
+          if (snapshot !== last) {
+            stream.write(`event: job\ndata: ${snapshot}\n\n`);
+            last = snapshot;
+          }
+          if (isFinished(job.status)) end();
+        };
+        // One read at a time, so snapshots never arrive out of order; changes notified during a
+        // read are folded into one more read after it.
+        let reading: Promise<void> | null = null;
+        let again = false;
+        const read = async () => {
+          do {
+            again = false;
+            show(await podcasts.jobOf(user, params.id));
+          } while (again && !done);
+        };
+        const reread = () => {
+          if (done) return;
+          if (reading) {
+            again = true;
+            return;
+          }
+          reading = read()
+            .catch((err) => {
+              deps.logger.warn({ err, podcastId: params.id }, 'event stream: cannot read the job, trying again shortly');
+              setTimeout(reread, READ_RETRY_MS);
+            })
+            .finally(() => {
+              reading = null;
+            });
+        };
+
+        try {
+          // Watch first, then read: a change made in between is then notified, not lost.
+          unwatch = await events.changes.watch(params.id, { changed: reread, closed: end });
+          if (done) unwatch();
+          reading = read(); // the first snapshot; also answers 404 for someone else's podcast
+          await reading;
+        } catch (err) {
+          end();
+          throw err;
+        } finally {
+          reading = null;
+        }
         ctx.status = 200;
         ctx.type = 'text/event-stream';
         ctx.set('Cache-Control', 'no-cache');
         ctx.set('X-Accel-Buffering', 'no');
         ctx.req.socket.setTimeout(0);
         ctx.body = stream;
-        let last = '';
-        let closed = false;
-        ctx.req.on('close', () => {
-          closed = true;
-        });
-        void (async () => {
-          let idle = 0;
-          while (!closed) {
-            const job = await podcasts.jobOf(auth!.user, params.id).catch(() => null);
-            if (job) {
-              const snapshot = JSON.stringify(jobView(job));
-              if (snapshot !== last) {
-                stream.write(`event: job\ndata: ${snapshot}\n\n`);
-                last = snapshot;
-                idle = 0;
-              }
-              if (isFinished(job.status)) break;
-            }
-            if (++idle % 30 === 0) stream.write(': keep-alive\n\n');
-            await new Promise((r) => setTimeout(r, 500));
-          }
-          stream.end();
-        })();
+        // Comment lines keep proxies from cutting a stream whose job is quiet for a while.
+        if (!done) keepAlive = setInterval(() => stream.write(': keep-alive\n\n'), KEEP_ALIVE_MS);
       },
     }),
     route({
