@@ -1,7 +1,7 @@
 import { WorkflowNotFoundError, type Client, type WorkflowExecutionStatusName } from '@temporalio/client';
 import type { Knex } from 'knex';
 import type { Logger } from '../logger';
-import { audioWorkflowId, podcastWorkflowId } from '../temporal/jobs';
+import { audioWorkflowId, podcastWorkflowId } from '../temporal/workflowIds';
 import { failAudioJob, AUDIO_FINISHED_STATUSES } from './audioJob';
 import { endJob, FINISHED_STATUSES } from './podcastJob';
 

@@ -5,14 +5,15 @@ import type { audioWorkflow } from '../../workflows/audio';
 import type { JobSnapshot } from '../../workflows/types';
 import type { Config } from '../config';
 import { AudioIdKey, JobKindKey, PodcastIdKey, UserIdKey } from './searchAttributes';
+import { audioWorkflowId, podcastWorkflowId } from './workflowIds';
+
+export { audioWorkflowId, podcastWorkflowId };
 
 /**
  * How the API starts and steers runs. Workflow ids are business ids, so a podcast's runs are
  * `podcast-<podcastId>` and an audio's `audio-<audioId>`; operators find them in the UI by
  * AimakeUserId / AimakePodcastId and see the title in the memo.
  */
-export const podcastWorkflowId = (podcastId: string) => `podcast-${podcastId}`;
-export const audioWorkflowId = (audioId: string) => `audio-${audioId}`;
 
 export async function startPodcastRun(
   client: Client,
