@@ -194,13 +194,26 @@ export function createPodcastActivities({ knex, storage, providers, config }: Ac
       const roles: string[] = rolesRow?.roles ?? [];
       const ctx = Context.current();
       const key = `podcasts/${a.podcastId}/podcast-${a.jobId}.mp3`;
+      let lastRecorded = 0;
+      const record = (progress: number, step: string) => {
+        if (Date.now() - lastRecorded < 2000) return;
+        lastRecorded = Date.now();
+        recordProgress(knex, a.jobId, 'processing', progress, step).catch(() => undefined);
+      };
       return withTempDir(async (dir) => {
+        // On S3 every line is downloaded first: minutes for a long podcast, so that heartbeats too.
         const paths = await localCopies(
           storage,
           a.segments.map((s) => s.key),
           dir,
+          {
+            signal: ctx.cancellationSignal,
+            onProgress: (downloaded, total) => {
+              ctx.heartbeat({ downloaded, total });
+              record(90, `Fetching line ${downloaded} of ${total}`);
+            },
+          },
         );
-        let lastBeat = 0;
         const out = path.join(dir, 'podcast.mp3');
         const result = await stitch({
           segments: paths.map((p, i) => ({
@@ -213,11 +226,7 @@ export function createPodcastActivities({ knex, storage, providers, config }: Ac
           signal: ctx.cancellationSignal,
           onProgress: (fraction) => {
             ctx.heartbeat({ fraction });
-            if (Date.now() - lastBeat < 2000) return;
-            lastBeat = Date.now();
-            recordProgress(knex, a.jobId, 'processing', 90 + Math.floor(fraction * 9), `Stitching audio (${Math.round(fraction * 100)}%)`).catch(
-              () => undefined,
-            );
+            record(90 + Math.floor(fraction * 9), `Stitching audio (${Math.round(fraction * 100)}%)`);
           },
         });
         await storage.putFile(key, out, contentTypeOf('mp3'));
