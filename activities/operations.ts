@@ -3,7 +3,11 @@ import * as backups from '../src/backup/backups';
 import { BackupError } from '../src/backup/errors';
 import type { ToolRun } from '../src/backup/pgTools';
 import { backupStore } from '../src/backup/store';
+import { removeExpiredSegments } from '../src/jobs/podcastSegments';
 import type { ActivityDeps } from './deps';
+
+// Housekeeping runs under a 5-minute activity timeout; lines left over wait for the next run.
+const SEGMENT_REMOVAL_BUDGET_MS = 3 * 60_000;
 
 /**
  * Scheduled operations: the monthly quota reset (seed query 3.5) and the daily backup of seed
@@ -11,21 +15,33 @@ import type { ActivityDeps } from './deps';
  * database). WAL archiving, the seed's hourly and real-time rows, is PostgreSQL configuration and
  * is described in the README.
  */
-export function createOperationsActivities({ knex, config, storage }: ActivityDeps) {
+export function createOperationsActivities({ knex, config, storage, logger }: ActivityDeps) {
   const backup: backups.BackupDeps = { knex, config, store: backupStore(config, storage) };
 
   return {
     /**
      * Housekeeping: rows that only ever expire. Idempotency keys replay for 24 h, OAuth states
      * live 10 minutes (kept an hour here), sessions until expires_at, rate-limit counters until
-     * their window ends (epoch milliseconds, in the limiter library's layout).
+     * their window ends (epoch milliseconds, in the limiter library's layout). A podcast's spoken
+     * lines (rows and files) go SEGMENT_RETENTION_DAYS after its newest job finished.
      */
     async removeExpiredRecords(): Promise<Record<string, number>> {
-      return {
+      const removed = {
         sessions: await knex('sessions').where('expires_at', '<', knex.fn.now()).delete(),
         idempotencyKeys: await knex('idempotency_keys').where('created_at', '<', knex.raw(`NOW() - INTERVAL '24 hours'`)).delete(),
         oauthStates: await knex('oauth_states').where('created_at', '<', knex.raw(`NOW() - INTERVAL '1 hour'`)).delete(),
         rateLimits: await knex('rate_limits').where('expire', '<', Date.now()).delete(),
+      };
+      const segments = await removeExpiredSegments(knex, storage, {
+        retentionDays: config.SEGMENT_RETENTION_DAYS,
+        deadline: Date.now() + SEGMENT_REMOVAL_BUDGET_MS,
+        onError: (podcastId, err) => logger.warn({ err, podcastId }, 'could not remove expired spoken lines; the next run retries'),
+      });
+      return {
+        ...removed,
+        podcastSegments: segments.rows,
+        segmentFiles: segments.files,
+        segmentPodcastsFailed: segments.failed,
       };
     },
 

@@ -3,6 +3,7 @@ import path from 'node:path';
 import { Context, heartbeat } from '@temporalio/activity';
 import { stitch } from '../src/audio/ffmpeg';
 import { endJob, lockUnfinishedJob, markCompleted, markDraft, recordProgress, recordStage } from '../src/jobs/podcastJob';
+import { removeSegmentsIfExpired, segmentPrefix } from '../src/jobs/podcastSegments';
 import { jsonb } from '../src/db';
 import type { ScriptLine as DbScriptLine, Podcast } from '../src/models';
 import { resolveVoice } from '../src/providers';
@@ -17,11 +18,10 @@ import { classified, invalid } from './failures';
 import { contentTypeOf, localCopies, segmentHash, speakToStorage, withTempDir } from './speech';
 
 const sourceKey = (podcastId: string) => `podcasts/${podcastId}/source.txt`;
-const segmentPrefix = (podcastId: string) => `podcasts/${podcastId}/segments/`;
 const PAUSE_BETWEEN_TURNS_MS = 450;
 const PAUSE_SAME_SPEAKER_MS = 200;
 
-export function createPodcastActivities({ knex, storage, providers, config }: ActivityDeps) {
+export function createPodcastActivities({ knex, storage, providers, config, logger }: ActivityDeps) {
   const podcastRow = async (podcastId: string) => {
     const p = await knex('podcasts').where({ id: podcastId }).first();
     if (!p) throw invalid(`Podcast ${podcastId} no longer exists`, 'NOT_FOUND');
@@ -194,13 +194,26 @@ export function createPodcastActivities({ knex, storage, providers, config }: Ac
       const roles: string[] = rolesRow?.roles ?? [];
       const ctx = Context.current();
       const key = `podcasts/${a.podcastId}/podcast-${a.jobId}.mp3`;
+      let lastRecorded = 0;
+      const record = (progress: number, step: string) => {
+        if (Date.now() - lastRecorded < 2000) return;
+        lastRecorded = Date.now();
+        recordProgress(knex, a.jobId, 'processing', progress, step).catch(() => undefined);
+      };
       return withTempDir(async (dir) => {
+        // On S3 every line is downloaded first: minutes for a long podcast, so that heartbeats too.
         const paths = await localCopies(
           storage,
           a.segments.map((s) => s.key),
           dir,
+          {
+            signal: ctx.cancellationSignal,
+            onProgress: (downloaded, total) => {
+              ctx.heartbeat({ downloaded, total });
+              record(90, `Fetching line ${downloaded} of ${total}`);
+            },
+          },
         );
-        let lastBeat = 0;
         const out = path.join(dir, 'podcast.mp3');
         const result = await stitch({
           segments: paths.map((p, i) => ({
@@ -213,11 +226,7 @@ export function createPodcastActivities({ knex, storage, providers, config }: Ac
           signal: ctx.cancellationSignal,
           onProgress: (fraction) => {
             ctx.heartbeat({ fraction });
-            if (Date.now() - lastBeat < 2000) return;
-            lastBeat = Date.now();
-            recordProgress(knex, a.jobId, 'processing', 90 + Math.floor(fraction * 9), `Stitching audio (${Math.round(fraction * 100)}%)`).catch(
-              () => undefined,
-            );
+            record(90 + Math.floor(fraction * 9), `Stitching audio (${Math.round(fraction * 100)}%)`);
           },
         });
         await storage.putFile(key, out, contentTypeOf('mp3'));
@@ -227,7 +236,9 @@ export function createPodcastActivities({ knex, storage, providers, config }: Ac
 
     /**
      * completed, in one transaction: the podcast's audio, an audios row, one usage_logs row and the
-     * quota charge. A second call finds the job completed and changes nothing.
+     * quota charge. A second call finds the job completed and changes nothing. With
+     * SEGMENT_RETENTION_DAYS=0 the spoken lines go right after the commit (else housekeeping
+     * removes them once the retention has passed, and catches any removal that failed here).
      */
     async completePodcast(a: { podcastId: string; jobId: string; audioKey: string; duration: number; bytes: number }) {
       await knex.transaction(async (trx) => {
@@ -277,6 +288,11 @@ export function createPodcastActivities({ knex, storage, providers, config }: Ac
         }
         await markCompleted(trx, { podcastId: a.podcastId, jobId: a.jobId, audioUrl, duration, provider });
       });
+      if (config.SEGMENT_RETENTION_DAYS === 0) {
+        await removeSegmentsIfExpired(knex, storage, a.podcastId, 0).catch((err) =>
+          logger.warn({ err, podcastId: a.podcastId }, 'spoken lines not removed at completion; housekeeping will retry'),
+        );
+      }
     },
 
     /** failed: the job records why; the reservation is released; lines already spoken stay for a retry. */

@@ -3,7 +3,7 @@ import { Context } from '@temporalio/activity';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { probeDuration } from '../src/audio/ffmpeg';
+import { probeDuration, runPool } from '../src/audio/ffmpeg';
 import type { ResolvedVoice } from '../src/providers';
 import type { Storage } from '../src/storage/types';
 
@@ -65,18 +65,30 @@ export async function speakToStorage(
   );
 }
 
-/** Paths ffmpeg can read for stored keys: in place for local storage, else downloaded into dir. */
-export async function localCopies(storage: Storage, keys: string[], dir: string): Promise<string[]> {
-  const paths: string[] = [];
-  for (const [i, key] of keys.entries()) {
-    const inPlace = storage.localPath(key);
-    if (inPlace) {
-      paths.push(inPlace);
-      continue;
-    }
+/** Downloads at once when stitching from S3: a two-hour podcast is ~1,500 small objects. */
+export const DOWNLOAD_CONCURRENCY = 16;
+
+/**
+ * Paths ffmpeg can read for stored keys, in order: in place for local storage, else downloaded
+ * into dir, DOWNLOAD_CONCURRENCY at a time. onProgress after each download lets the caller
+ * heartbeat, so a long download is told apart from a dead worker.
+ */
+export async function localCopies(
+  storage: Storage,
+  keys: string[],
+  dir: string,
+  opts: { concurrency?: number; signal?: AbortSignal; onProgress?: (downloaded: number, total: number) => void } = {},
+): Promise<string[]> {
+  const paths = keys.map((key) => storage.localPath(key));
+  const downloads = paths.flatMap((p, i) => (p === null ? [i] : []));
+  let downloaded = 0;
+  await runPool(downloads.length, opts.concurrency ?? DOWNLOAD_CONCURRENCY, opts.signal, async (n) => {
+    const i = downloads[n]!;
+    const key = keys[i]!;
     const target = path.join(dir, `in-${String(i).padStart(5, '0')}${path.extname(key)}`);
     await storage.getFile(key, target);
-    paths.push(target);
-  }
-  return paths;
+    paths[i] = target;
+    opts.onProgress?.(++downloaded, downloads.length);
+  });
+  return paths as string[];
 }

@@ -26,7 +26,7 @@ export async function backupDatabaseWorkflow() {
   return { dump, pruned, check };
 }
 
-/** Hourly (a Schedule): deletes rows whose time has passed, and says how many of each. */
+/** Hourly (a Schedule): deletes rows, and spoken lines' files, whose time has passed, and says how many of each. */
 export async function housekeepingWorkflow(): Promise<Record<string, number>> {
   return db.removeExpiredRecords();
 }

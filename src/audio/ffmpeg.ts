@@ -471,7 +471,7 @@ function parseEbur128Summary(stderr: string): { integrated: number | null; sampl
  * Runs task(0..count-1) with bounded concurrency. The first failure aborts the siblings (so no
  * ffmpeg keeps running) and is what the pool rejects with; an outer abort rejects with AbortError.
  */
-async function runPool(
+export async function runPool(
   count: number,
   concurrency: number,
   outer: AbortSignal | undefined,
