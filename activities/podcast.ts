@@ -295,9 +295,14 @@ export function createPodcastActivities({ knex, storage, providers, config, logg
       }
     },
 
-    /** failed: the job records why; the reservation is released; lines already spoken stay for a retry. */
+    /** failed: the job records why; the reservation is released; spoken lines stay for a retry while retained. */
     async failPodcast(a: { podcastId: string; jobId: string; code: string; message: string }) {
       await endJob(knex, { podcastId: a.podcastId, jobId: a.jobId, status: 'failed', code: a.code, message: a.message });
+      if (config.SEGMENT_RETENTION_DAYS === 0) {
+        await removeSegmentsIfExpired(knex, storage, a.podcastId, 0).catch((err) =>
+          logger.warn({ err, podcastId: a.podcastId }, 'spoken lines not removed at failure; housekeeping will retry'),
+        );
+      }
     },
 
     /** canceled: nothing is charged and the partial audio is removed. */
