@@ -115,7 +115,9 @@ export function createApi(deps: ApiDeps) {
       const seconds = Number(process.hrtime.bigint() - started) / 1e9;
       const routePath = (ctx as unknown as { _matchedRoute?: string })._matchedRoute ?? 'unmatched';
       metrics.httpDuration.observe({ method: ctx.method, route: routePath, status: String(ctx.status) }, seconds);
-      logger.info({ requestId: ctx.state.requestId, method: ctx.method, path: ctx.path, status: ctx.status, ms: Math.round(seconds * 1000) }, 'request');
+      // Polls are most requests and tell an operator little: successful reads log only at debug.
+      const level = ctx.status < 400 && (ctx.method === 'GET' || ctx.method === 'HEAD') ? 'debug' : 'info';
+      logger[level]({ requestId: ctx.state.requestId, method: ctx.method, path: ctx.path, status: ctx.status, ms: Math.round(seconds * 1000) }, 'request');
     }
   });
   app.use(errorHandler(logger));

@@ -1,4 +1,5 @@
 import type { Knex } from 'knex';
+import { LRUCache } from 'lru-cache';
 import { AppError, conflict, rateLimited, unauthenticated } from '../errors';
 import { isUniqueViolation } from '../db';
 import type { User } from '../models';
@@ -34,14 +35,55 @@ export function userView(u: User) {
 /** The first monthly quota reset: the start of next month, UTC (seed query 3.5 resets from there). */
 export const FIRST_QUOTA_RESET = `DATE_TRUNC('month', NOW() AT TIME ZONE 'UTC') AT TIME ZONE 'UTC' + INTERVAL '1 month'`;
 
+/**
+ * How long an API process may vouch for a session it has looked up without asking the database
+ * again: polling clients would otherwise pay a round trip for their session on every poll. A
+ * logout revokes the token at once in the process that served it, and within this bound in every
+ * other API process; an expired session is never answered from the cache; a deactivated user, or
+ * a plan changed elsewhere, is seen within this bound.
+ */
+export const SESSION_CACHE_MS = 5_000;
+
+// Every column of User, listed because a prepared statement must not select `*`: a column added
+// by a migration would make it fail ("cached plan must not change result type") until reconnect.
+const USER_COLUMNS = Object.keys({
+  id: 1,
+  email: 1,
+  password_hash: 1,
+  name: 1,
+  avatar_url: 1,
+  plan: 1,
+  quota_limit: 1,
+  quota_used: 1,
+  quota_reserved: 1,
+  quota_reset_at: 1,
+  google_id: 1,
+  github_id: 1,
+  is_active: 1,
+  is_verified: 1,
+  created_at: 1,
+  updated_at: 1,
+  last_login_at: 1,
+} satisfies Record<keyof User, 1>)
+  .map((c) => `u.${c}`)
+  .join(', ');
+
 const BAD_CREDENTIALS = 'Invalid email or password';
 
 export class Accounts {
+  /** Session token hash → the caller it resolved to; see SESSION_CACHE_MS. */
+  private readonly sessions: LRUCache<string, AuthContext> | null;
+  /** Counts logouts, so a lookup that raced one does not put the revoked session back in the cache. */
+  private revocations = 0;
+
   constructor(
     private readonly knex: Knex,
     private readonly throttle: LoginThrottle,
     private readonly sessionTtlDays: number,
-  ) {}
+    private readonly sessionCacheMs = SESSION_CACHE_MS,
+  ) {
+    this.sessions = sessionCacheMs > 0 ? new LRUCache({ max: 10_000, ttl: sessionCacheMs }) : null;
+  }
 
   async register(input: { email: string; password: string; name?: string | null }, meta: RequestMeta) {
     const email = normaliseEmail(input.email);
@@ -88,20 +130,32 @@ export class Accounts {
 
   async logout(sessionId: string): Promise<void> {
     await this.knex('sessions').where({ id: sessionId }).delete();
+    this.revocations++;
+    if (!this.sessions) return;
+    for (const [hash, auth] of this.sessions.entries()) if (auth.sessionId === sessionId) this.sessions.delete(hash);
   }
 
   /** The signed-in user behind a session token, or null when it is unknown, expired or revoked. */
   async fromSessionToken(token: string): Promise<AuthContext | null> {
-    // One round trip: the session's user row, with the session's id beside it.
-    const row = await this.knex('sessions as s')
-      .join('users as u', 'u.id', 's.user_id')
-      .where('s.token_hash', sha256Hex(token))
-      .where('s.expires_at', '>', new Date())
-      .where('u.is_active', true)
-      .first<(User & { session_id: string }) | undefined>('u.*', 's.id as session_id');
-    if (!row) return null;
-    const { session_id, ...user } = row;
-    return { user, via: 'session', sessionId: session_id };
+    const tokenHash = sha256Hex(token);
+    const cached = this.sessions?.get(tokenHash);
+    if (cached) return cached;
+    const revocations = this.revocations;
+    // A named (prepared) statement: this runs for nearly every request, so PostgreSQL plans it once per connection.
+    const { rows } = await this.knex
+      .raw<{ rows: (User & { session_id: string; session_expires_at: Date })[] }>(
+        `SELECT ${USER_COLUMNS}, s.id AS session_id, s.expires_at AS session_expires_at
+           FROM sessions s JOIN users u ON u.id = s.user_id
+          WHERE s.token_hash = ? AND s.expires_at > now() AND u.is_active`,
+        [tokenHash],
+      )
+      .options({ name: 'session-user' });
+    if (!rows[0]) return null;
+    const { session_id, session_expires_at, ...user } = rows[0];
+    const auth: AuthContext = { user, via: 'session', sessionId: session_id };
+    const ttl = Math.min(this.sessionCacheMs, session_expires_at.getTime() - Date.now());
+    if (revocations === this.revocations && ttl > 0) this.sessions?.set(tokenHash, auth, { ttl });
+    return auth;
   }
 
   /** Seed query 3.2: the caller's quota. */

@@ -55,12 +55,17 @@ export class PodcastService {
 
   /** The newest job of the caller's podcast, in one round trip (cheap polling). */
   async jobOf(user: User, podcastId: string): Promise<PodcastJob> {
-    const job = await this.knex('podcast_jobs as j')
-      .join('podcasts as p', 'p.id', 'j.podcast_id')
-      .where({ 'p.id': podcastId, 'p.user_id': user.id })
-      .orderBy('j.created_at', 'desc')
-      .orderBy('j.id')
-      .first<PodcastJob | undefined>('j.*');
+    // Every poll runs this: a named (prepared) statement, planned once per connection, skips the
+    // query builder; its columns are listed since a prepared `*` fails once a migration adds one.
+    const { rows } = await this.knex
+      .raw<{ rows: PodcastJob[] }>(
+        `SELECT j.id, j.podcast_id, j.status, j.progress, j.current_step, j.error_code, j.error_message, j.started_at, j.completed_at, j.created_at
+        FROM podcast_jobs j JOIN podcasts p ON p.id = j.podcast_id
+        WHERE p.id = ? AND p.user_id = ? ORDER BY j.created_at DESC, j.id LIMIT 1`,
+        [podcastId, user.id],
+      )
+      .options({ name: 'podcast-job-of' });
+    const job = rows[0];
     if (!job) throw notFound('Podcast');
     return job;
   }
