@@ -12,19 +12,37 @@
 import { promises as fsp } from 'node:fs';
 import { probeDuration } from './ffmpeg';
 
-/** Seconds of audio in a WAV or MP3 file, or null when the bytes are neither (or unusual). */
+const isWav = (buf: Buffer) => buf.length >= 12 && buf.toString('latin1', 0, 4) === 'RIFF' && buf.toString('latin1', 8, 12) === 'WAVE';
+
+/**
+ * Seconds of audio in a WAV or MP3 file, or null when the bytes are neither (or unusual). A WAV
+ * needs only its head and the file's size; an MP3 needs all its bytes unless it has a Xing header.
+ */
 export function parseDuration(buf: Buffer, fileSize = buf.length): number | null {
-  if (buf.length >= 12 && buf.toString('latin1', 0, 4) === 'RIFF' && buf.toString('latin1', 8, 12) === 'WAVE') return wavDuration(buf, fileSize);
-  return mp3Duration(buf);
+  return isWav(buf) ? wavDuration(buf, fileSize) : mp3Duration(buf);
 }
+
+/** Enough for a WAV's chunks before its data, and for an MP3's ID3 tag and first frame as a rule. */
+const HEAD_BYTES = 64 * 1024;
 
 /**
  * A spoken line's duration without spawning a process; ffprobe only for a file the headers do not
  * explain. Rejects, as ffprobe does, when the file is not audio at all.
  */
 export async function lineDuration(file: string, signal?: AbortSignal): Promise<number> {
-  const buf = await fsp.readFile(file);
-  return parseDuration(buf) ?? probeDuration(file, signal, { estimate: true });
+  const fh = await fsp.open(file);
+  let buf: Buffer;
+  let size: number;
+  try {
+    size = (await fh.stat()).size;
+    const head = Buffer.alloc(Math.min(size, HEAD_BYTES));
+    const { bytesRead } = await fh.read(head, 0, head.length, 0);
+    buf = head.subarray(0, bytesRead);
+    if (!isWav(buf) && size > buf.length) buf = await fsp.readFile(file);
+  } finally {
+    await fh.close();
+  }
+  return parseDuration(buf, size) ?? probeDuration(file, signal, { estimate: true });
 }
 
 // ─── WAV ───────────────────────────────────────────────────────────────────────────────────────

@@ -127,9 +127,24 @@ describe('line durations read in-process, as ffprobe reads them', function () {
     for (const name of ['fake.mp3', 'fake-44k.mp3', 'fake.wav']) assertClose(await inProcess(file(name)), ffprobeSeconds(file(name)), name);
   });
 
-  it('measures a spoken line from its file', async () => {
-    await fsp.writeFile(file('line.wav'), makeWav({ seconds: 0.75, sampleRate: 24000 }));
-    assert.equal(await lineDuration(file('line.wav')), 0.75);
+  it('measures a spoken line from its file, reading a long WAV’s head and a long MP3 whole', async () => {
+    await fsp.writeFile(file('line.wav'), makeWav({ seconds: 3.5, sampleRate: 24000 }));
+    assert.equal(await lineDuration(file('line.wav')), 3.5);
+    ffmpeg([
+      '-f',
+      'lavfi',
+      '-i',
+      'sine=frequency=300:sample_rate=44100:duration=7.1',
+      '-c:a',
+      'libmp3lame',
+      '-b:a',
+      '128k',
+      '-write_xing',
+      '0',
+      file('line.mp3'),
+    ]);
+    assert.ok((await fsp.stat(file('line.mp3'))).size > 64 * 1024, 'more than the head that is read first');
+    assertClose(await lineDuration(file('line.mp3')), decodedSeconds(file('line.mp3')), 'line.mp3');
   });
 
   it('finds nothing in bytes that are not audio, and rejects such a file as ffprobe does', async () => {
