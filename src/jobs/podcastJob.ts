@@ -70,9 +70,9 @@ export async function recordProgress(db: Db, jobId: string, whileStatus: JobStat
 /**
  * Records spoken lines of a synthesizing job as progress 15–90 and 'Synthesizing line n of N'.
  * n counts the job's segments, so it covers every worker's lines and lines reused from an earlier
- * run; but one worker writes it at most once per `everyMs` per job, and the lines in between skip
- * the write, so a line costs no database work that grows with the podcast's length. The last
- * lines may go unwritten: the processing stage that follows moves progress on anyway.
+ * run. That count grows with the podcast, so one worker runs it at most once per `everyMs` per
+ * job, not once per line: the lines in between skip the write. The last lines may go unwritten;
+ * the processing stage that follows moves progress on anyway.
  */
 export function lineProgressRecorder(knex: Knex, everyMs = 1000) {
   const lastWrite = new Map<string, number>();
