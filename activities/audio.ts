@@ -1,6 +1,7 @@
 import path from 'node:path';
 import { Context } from '@temporalio/activity';
-import { probeDuration, stitch } from '../src/audio/ffmpeg';
+import { lineDuration } from '../src/audio/duration';
+import { stitch } from '../src/audio/ffmpeg';
 import { AUDIO_FINISHED_STATUSES, failAudioJob } from '../src/jobs/audioJob';
 import type { AudioJob } from '../src/models';
 import { resolveVoice } from '../src/providers';
@@ -59,7 +60,7 @@ export function createAudioActivities({ knex, storage, providers }: ActivityDeps
         const duration = await withTempDir(async (dir) => {
           const [p] = await localCopies(storage, [key], dir);
           if (!p) throw new Error(`No local copy of ${key}`);
-          return probeDuration(p, undefined, { estimate: true });
+          return lineDuration(p);
         });
         ref = { index: a.index, key, duration, chars: text.length, provider: voice.provider.name, apiCost: null };
       } else {

@@ -2,10 +2,10 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { Context, heartbeat } from '@temporalio/activity';
 import { stitch } from '../src/audio/ffmpeg';
-import { endJob, lockUnfinishedJob, markCompleted, markDraft, recordProgress, recordStage } from '../src/jobs/podcastJob';
+import { endJob, lineProgressRecorder, lockUnfinishedJob, markCompleted, markDraft, recordProgress, recordStage } from '../src/jobs/podcastJob';
 import { removeSegmentsIfExpired, segmentPrefix } from '../src/jobs/podcastSegments';
 import { jsonb } from '../src/db';
-import type { ScriptLine as DbScriptLine, Podcast } from '../src/models';
+import type { ScriptLine as DbScriptLine, Podcast, PodcastSegment, Voice } from '../src/models';
 import { resolveVoice } from '../src/providers';
 import { writeLlmScript, type ScriptProgress } from '../src/script/llmWriter';
 import { writeLocalScript, type ScriptStyle } from '../src/script/localWriter';
@@ -21,12 +21,22 @@ const sourceKey = (podcastId: string) => `podcasts/${podcastId}/source.txt`;
 const PAUSE_BETWEEN_TURNS_MS = 450;
 const PAUSE_SAME_SPEAKER_MS = 200;
 
+/** A line of the script with what speaking it needs (see synthesizePodcastLine). */
+interface LineRow {
+  line: DbScriptLine | null;
+  language: string;
+  voice: Pick<Voice, 'id' | 'provider' | 'gender' | 'language'> | null;
+  segments: Array<Pick<PodcastSegment, 'text_hash' | 'storage_key' | 'duration' | 'chars' | 'provider' | 'api_cost'>> | null;
+}
+
 export function createPodcastActivities({ knex, storage, providers, config, logger }: ActivityDeps) {
   const podcastRow = async (podcastId: string) => {
     const p = await knex('podcasts').where({ id: podcastId }).first();
     if (!p) throw invalid(`Podcast ${podcastId} no longer exists`, 'NOT_FOUND');
     return p;
   };
+
+  const recordLineDone = lineProgressRecorder(knex);
 
   const voicesOf = (p: Podcast) => {
     if (!p.host_voice_id || !p.guest_voice_id) throw invalid('The podcast has no host or guest voice', 'INVALID_INPUT');
@@ -133,19 +143,31 @@ export function createPodcastActivities({ knex, storage, providers, config, logg
 
     /** synthesizing: one line, reused when the same text, voice and speed were spoken before. */
     async synthesizePodcastLine(a: { podcastId: string; jobId: string; index: number; total: number }): Promise<SegmentRef> {
-      // Only this line of the script: a two-hour script is ~1,500 lines, read once per line otherwise.
-      const row = await knex('podcasts')
-        .where({ id: a.podcastId })
-        .first<{ line: DbScriptLine | null; language: string } | undefined>(knex.raw('script -> ?::int AS line', [a.index]), 'language');
+      // One round trip for this line of the script (not the whole script: a two-hour one is ~1,500
+      // lines), its voice, and the segments already spoken for its place in the script.
+      const row = await knex('podcasts as p')
+        .leftJoin('voices as v', 'v.id', knex.raw(`p.script -> ?::int ->> 'voice_id'`, [a.index]))
+        .where('p.id', a.podcastId)
+        .first<LineRow | undefined>(
+          knex.raw('p.script -> ?::int AS line', [a.index]),
+          'p.language',
+          knex.raw(
+            `CASE WHEN v.id IS NULL THEN NULL ELSE json_build_object('id', v.id, 'provider', v.provider, 'gender', v.gender, 'language', v.language) END AS voice`,
+          ),
+          knex.raw(
+            `(SELECT json_agg(json_build_object('text_hash', s.text_hash, 'storage_key', s.storage_key, 'duration', s.duration, 'chars', s.chars,
+                'provider', s.provider, 'api_cost', s.api_cost)) FROM podcast_segments s WHERE s.podcast_id = p.id AND s.line_index = ?) AS segments`,
+            [a.index],
+          ),
+        );
       const line = row?.line;
       if (!row || !line) throw invalid(`Line ${a.index} is missing from the script`, 'SCRIPT_CHANGED');
-      const voiceRow = await knex('voices').where({ id: line.voice_id }).first();
-      if (!voiceRow) throw invalid(`Unknown voice ${line.voice_id}`, 'TTS_UNKNOWN_VOICE');
-      const voice = resolveVoice(providers, voiceRow, row.language);
+      if (!row.voice) throw invalid(`Unknown voice ${line.voice_id}`, 'TTS_UNKNOWN_VOICE');
+      const voice = resolveVoice(providers, row.voice, row.language);
       const hash = segmentHash({ text: line.text, voiceId: line.voice_id, speed: 1, language: row.language, voice });
       const key = `${segmentPrefix(a.podcastId)}${String(a.index).padStart(5, '0')}-${hash.slice(0, 32)}.${voice.format}`;
 
-      const existing = await knex('podcast_segments').where({ podcast_id: a.podcastId, line_index: a.index, text_hash: hash }).first();
+      const existing = row.segments?.find((s) => s.text_hash === hash);
       let ref: SegmentRef;
       if (existing && (await storage.exists(existing.storage_key))) {
         ref = {
@@ -176,13 +198,7 @@ export function createPodcastActivities({ knex, storage, providers, config, logg
         })
         .onConflict(['podcast_id', 'line_index', 'text_hash'])
         .merge(['job_id', 'storage_key', 'duration']);
-      await knex.raw(
-        `WITH done AS (SELECT count(*)::int AS n FROM podcast_segments WHERE job_id = :job)
-         UPDATE podcast_jobs SET progress = GREATEST(progress, 15 + (75 * done.n / :total)::int),
-                current_step = 'Synthesizing line ' || done.n || ' of ' || :total
-         FROM done WHERE id = :job AND status = 'synthesizing'`,
-        { job: a.jobId, total: a.total },
-      );
+      await recordLineDone(a.jobId, a.total);
       return ref;
     },
 

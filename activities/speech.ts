@@ -3,7 +3,8 @@ import { Context } from '@temporalio/activity';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { probeDuration, runPool } from '../src/audio/ffmpeg';
+import { runPool } from '../src/audio/ffmpeg';
+import { lineDuration } from '../src/audio/duration';
 import type { ResolvedVoice } from '../src/providers';
 import type { Storage } from '../src/storage/types';
 
@@ -58,8 +59,9 @@ export async function speakToStorage(
         outputPath: file,
         signal: args.signal,
       });
-      const duration = await probeDuration(file, args.signal, { estimate: true });
+      // Paid audio is stored the moment it arrives; measuring it comes after and spawns nothing.
       await storage.putFile(args.key, file, contentTypeOf(args.voice.format));
+      const duration = await lineDuration(file, args.signal);
       return { duration, bytes: result.bytes, characters: result.characters, apiCost: result.apiCost };
     }),
   );

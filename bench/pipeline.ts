@@ -126,6 +126,8 @@ interface RunResult {
   lines: number;
   audioS: number;
   cpu: CpuSplit;
+  /** Up to the first poll that sees the job stitching: the lines' cost, without the stitch's. */
+  linesCpu: CpuSplit;
 }
 
 // ─── where the CPU goes (Linux /proc; elsewhere only the machine-wide share) ───────────────────
@@ -205,9 +207,11 @@ async function runPodcast(stack: TestStack, token: string, body: Record<string, 
   const created = await call(stack.url, 'POST', '/v1/podcasts', { token, body });
   if (created.status !== 202) throw new Error(`POST /v1/podcasts: ${created.status} ${JSON.stringify(created.body)}`);
   const podcastId: string = created.body.podcast.id;
+  let cpuAtStitch: CpuSample | null = null;
   for (;;) {
     const r = await call(stack.url, 'GET', `/v1/podcasts/${podcastId}/job`, { token });
     if (r.status !== 200) throw new Error(`GET job: ${r.status} ${JSON.stringify(r.body)}`);
+    if (!cpuAtStitch && (r.body.status === 'processing' || r.body.status === 'completed')) cpuAtStitch = cpuSample();
     if (r.body.status === 'completed') break;
     if (r.body.status === 'failed' || r.body.status === 'canceled') {
       throw new Error(`podcast ${podcastId} ${r.body.status}: ${r.body.errorCode} ${r.body.errorMessage}`);
@@ -216,9 +220,11 @@ async function runPodcast(stack: TestStack, token: string, body: Record<string, 
     await new Promise((res) => setTimeout(res, POLL_MS));
   }
   const wallS = (performance.now() - t0) / 1000;
-  const cpu = cpuSplit(cpu0, cpuSample());
+  const cpuEnd = cpuSample();
+  const cpu = cpuSplit(cpu0, cpuEnd);
+  const linesCpu = cpuSplit(cpu0, cpuAtStitch ?? cpuEnd);
   const podcast = (await call(stack.url, 'GET', `/v1/podcasts/${podcastId}`, { token })).body;
-  return { podcastId, wallS, lines: podcast.script?.length ?? 0, audioS: Number(podcast.duration), cpu };
+  return { podcastId, wallS, lines: podcast.script?.length ?? 0, audioS: Number(podcast.duration), cpu, linesCpu };
 }
 
 // ─── part 1: fake TTS with a fixed latency ─────────────────────────────────────────────────────
@@ -335,6 +341,7 @@ const localBody = (targetDuration: number, text: string) => ({
 const f1 = (x: number) => (Number.isFinite(x) ? x.toFixed(1) : '–');
 const sum = (g: Record<string, number>) => Object.values(g).reduce((a, b) => a + b, 0);
 const f2 = (x: number) => (Number.isFinite(x) ? x.toFixed(2) : '–');
+const f3 = (x: number) => (Number.isFinite(x) ? x.toFixed(3) : '–');
 
 function printDetail(label: string, run: RunResult, p: Phases, extra: string) {
   console.log(
@@ -350,7 +357,15 @@ function printDetail(label: string, run: RunResult, p: Phases, extra: string) {
       `ffmpeg/ffprobe/espeak-ng ${f1(g.tools)}, Temporal server ${f1(g.temporal)}, PostgreSQL ${f1(g.postgres)} ` +
       `= ${f2(perLine)} per line, a CPU floor of ${f1((perLine * run.lines) / os.cpus().length)} s on ${os.cpus().length} cores`,
   );
+  const l = run.linesCpu.groups;
+  console.log(
+    `    lines only (until stitching starts): ${f3(lineCoreS(run))} core-seconds per line = node ${f3(l.node / run.lines)} + ` +
+      `ffmpeg/ffprobe/espeak-ng ${f3(l.tools / run.lines)} + Temporal ${f3(l.temporal / run.lines)} + PostgreSQL ${f3(l.postgres / run.lines)}`,
+  );
 }
+
+/** Core-seconds per line until the job starts stitching: what a line costs, stitch excluded. */
+const lineCoreS = (run: RunResult) => sum(run.linesCpu.groups) / Math.max(1, run.lines);
 
 function renderTables(header: string[], rows: string[][]) {
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
@@ -404,7 +419,7 @@ async function main() {
   const rtf = localRun.audioS / localRun.wallS;
   printDetail('10-minute target', localRun, localPhases, `${localRun.lines} lines, ${f1(localRun.audioS)} s of audio, ${article.length} source chars`);
 
-  const header = ['case', 'lines', 'conc', 'wall s', 'synth s', 'stitch s', 'ideal s', 'wall/ideal', 'speed-up', 'audio s', 'RTF'];
+  const header = ['case', 'lines', 'conc', 'wall s', 'synth s', 'stitch s', 'ideal s', 'wall/ideal', 'speed-up', 'core-s/line', 'audio s', 'RTF'];
   const fakeRow = (r: FakeRow, label: string) => [
     label,
     String(r.lines),
@@ -415,6 +430,7 @@ async function main() {
     f1(r.idealS),
     f2(r.run.wallS / r.idealS),
     r === c1000 ? '–' : `${f2(s100.run.wallS / r.run.wallS)}×`,
+    sum(r.run.linesCpu.groups) > 0 ? f3(lineCoreS(r.run)) : '–',
     f1(r.run.audioS),
     '–',
   ];
@@ -432,6 +448,7 @@ async function main() {
       '–',
       '–',
       '–',
+      sum(localRun.linesCpu.groups) > 0 ? f3(lineCoreS(localRun)) : '–',
       f1(localRun.audioS),
       `${f1(rtf)}×`,
     ],

@@ -67,6 +67,31 @@ export async function recordProgress(db: Db, jobId: string, whileStatus: JobStat
     .update({ progress: db.raw('GREATEST(progress, ?)', [progress]), current_step: currentStep.slice(0, 50) });
 }
 
+/**
+ * Records spoken lines of a synthesizing job as progress 15–90 and 'Synthesizing line n of N'.
+ * n counts the job's segments, so it covers every worker's lines and lines reused from an earlier
+ * run. That count grows with the podcast, so one worker runs it at most once per `everyMs` per
+ * job, not once per line: the lines in between skip the write. The last lines may go unwritten;
+ * the processing stage that follows moves progress on anyway.
+ */
+export function lineProgressRecorder(knex: Knex, everyMs = 1000) {
+  const lastWrite = new Map<string, number>();
+  return async (jobId: string, total: number) => {
+    const now = Date.now();
+    if (now - (lastWrite.get(jobId) ?? -Infinity) < everyMs) return;
+    lastWrite.set(jobId, now);
+    if (lastWrite.size > 1000) for (const [id, at] of lastWrite) if (now - at > 60_000) lastWrite.delete(id);
+    // `progress <=`: a slower writer's smaller count must not rewind the step text either.
+    await knex.raw(
+      `WITH done AS (SELECT count(*)::int AS n FROM podcast_segments WHERE job_id = :job)
+       UPDATE podcast_jobs SET progress = 15 + (75 * done.n / :total)::int,
+              current_step = 'Synthesizing line ' || done.n || ' of ' || :total
+       FROM done WHERE id = :job AND status = 'synthesizing' AND progress <= 15 + (75 * done.n / :total)::int`,
+      { job: jobId, total },
+    );
+  };
+}
+
 /** A review run parks here: the podcast shows as draft until its script is approved. */
 export async function markDraft(knex: Knex, a: { podcastId: string; jobId: string }) {
   await knex.transaction(async (trx) => {
