@@ -59,6 +59,7 @@ export function createApi(deps: ApiDeps) {
       windowSec: config.LOGIN_FAILURE_WINDOW_SEC,
     }),
     config.SESSION_TTL_DAYS,
+    config.SESSION_CACHE_MS,
   );
 
   const storage = storageFromConfig(config);

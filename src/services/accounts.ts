@@ -36,13 +36,13 @@ export function userView(u: User) {
 export const FIRST_QUOTA_RESET = `DATE_TRUNC('month', NOW() AT TIME ZONE 'UTC') AT TIME ZONE 'UTC' + INTERVAL '1 month'`;
 
 /**
- * How long an API process may vouch for a session it has looked up without asking the database
- * again: polling clients would otherwise pay a round trip for their session on every poll. A
- * logout revokes the token at once in the process that served it, and within this bound in every
- * other API process; an expired session is never answered from the cache; a deactivated user, or
- * a plan changed elsewhere, is seen within this bound.
+ * SESSION_CACHE_MS: how long an API process may vouch for a session it has looked up without
+ * asking the database again (off by default). It saves a polling client's session query on every
+ * poll, at a price: a logout revokes the token at once in the process that served it but only
+ * within the bound in other API processes, and a deactivated user or a plan changed elsewhere is
+ * seen within the bound too (a user who just upgraded may be refused a team feature for that
+ * long). An expired session is never answered from the cache.
  */
-export const SESSION_CACHE_MS = 5_000;
 
 // Every column of User, listed because a prepared statement must not select `*`: a column added
 // by a migration would make it fail ("cached plan must not change result type") until reconnect.
@@ -71,7 +71,7 @@ const USER_COLUMNS = Object.keys({
 const BAD_CREDENTIALS = 'Invalid email or password';
 
 export class Accounts {
-  /** Session token hash → the caller it resolved to; see SESSION_CACHE_MS. */
+  /** Session token hash → the caller it resolved to, when SESSION_CACHE_MS is set. */
   private readonly sessions: LRUCache<string, AuthContext> | null;
   /** Counts logouts, so a lookup that raced one does not put the revoked session back in the cache. */
   private revocations = 0;
@@ -80,7 +80,7 @@ export class Accounts {
     private readonly knex: Knex,
     private readonly throttle: LoginThrottle,
     private readonly sessionTtlDays: number,
-    private readonly sessionCacheMs = SESSION_CACHE_MS,
+    private readonly sessionCacheMs = 0,
   ) {
     this.sessions = sessionCacheMs > 0 ? new LRUCache({ max: 10_000, ttl: sessionCacheMs }) : null;
   }

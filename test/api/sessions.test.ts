@@ -1,10 +1,11 @@
 import assert from 'node:assert/strict';
-import { SESSION_CACHE_MS } from '../../src/services/accounts';
+// The cache is off by default; these tests turn it on and hold it to its promises.
+const SESSION_CACHE_MS = 5_000;
 import { call, registerUser, startTestApi, type TestApi } from '../helpers/api';
 
 /**
- * An API process remembers the sessions it has looked up for SESSION_CACHE_MS, so a polling client
- * does not cost a session query per poll. These are the promises that cache must keep.
+ * With SESSION_CACHE_MS set, an API process remembers the sessions it has looked up, so a polling
+ * client does not cost a session query per poll. These are the promises that cache must keep.
  */
 describe('sessions while a client polls its job', function () {
   this.timeout(60_000);
@@ -13,9 +14,9 @@ describe('sessions while a client polls its job', function () {
 
   before(async () => {
     // Polling never talks to Temporal: nothing listens at this address.
-    api = await startTestApi({ TEMPORAL_ADDRESS: '127.0.0.1:1' });
+    api = await startTestApi({ TEMPORAL_ADDRESS: '127.0.0.1:1', SESSION_CACHE_MS: String(SESSION_CACHE_MS) });
     // A second API process on the same database, with a cache of its own.
-    other = await startTestApi({ TEMPORAL_ADDRESS: '127.0.0.1:1' });
+    other = await startTestApi({ TEMPORAL_ADDRESS: '127.0.0.1:1', SESSION_CACHE_MS: String(SESSION_CACHE_MS) });
   });
 
   /** A user with a podcast whose job is running, as the worker leaves it mid-way. */
