@@ -2,6 +2,7 @@ import path from 'node:path';
 import { Context } from '@temporalio/activity';
 import { lineDuration } from '../src/audio/duration';
 import { stitch } from '../src/audio/ffmpeg';
+import type { ProviderLanes } from '../src/capacity/providerLanes';
 import { AUDIO_FINISHED_STATUSES, failAudioJob } from '../src/jobs/audioJob';
 import type { AudioJob } from '../src/models';
 import { resolveVoice } from '../src/providers';
@@ -10,13 +11,13 @@ import { chunkText } from '../src/sources/text';
 import type { SegmentRef } from '../workflows/types';
 import type { ActivityDeps } from './deps';
 import { classified, invalid } from './failures';
-import { contentTypeOf, localCopies, segmentHash, speakToStorage, withTempDir } from './speech';
+import { contentTypeOf, localCopies, segmentHash, speakInLane, speakToStorage, withTempDir } from './speech';
 
 const chunkPrefix = (audioId: string) => `audios/${audioId}/chunks/`;
 const PAUSE_BETWEEN_CHUNKS_MS = 120;
 
 /** Text to speech: the same machinery as podcasts, for one voice and a text split at sentences. */
-export function createAudioActivities({ knex, storage, providers }: ActivityDeps) {
+export function createAudioActivities({ knex, storage, providers }: ActivityDeps, lanes: ProviderLanes) {
   const jobAndVoice = async (audioId: string) => {
     const job = await knex('audio_jobs').where({ id: audioId }).first();
     if (!job) throw invalid(`Audio ${audioId} no longer exists`, 'NOT_FOUND');
@@ -65,7 +66,13 @@ export function createAudioActivities({ knex, storage, providers }: ActivityDeps
         ref = { index: a.index, key, duration, chars: text.length, provider: voice.provider.name, apiCost: null };
       } else {
         const spoken = await classified(() =>
-          speakToStorage(storage, { key, text, language, speed: Number(job.speed), voice, signal: Context.current().cancellationSignal }),
+          speakInLane(
+            lanes,
+            voice.provider.name,
+            { userId: job.user_id, jobId: null, jobCreatedAt: new Date(job.created_at) },
+            Context.current().cancellationSignal,
+            () => speakToStorage(storage, { key, text, language, speed: Number(job.speed), voice, signal: Context.current().cancellationSignal }),
+          ),
         );
         ref = { index: a.index, key, duration: spoken.duration, chars: spoken.characters, provider: voice.provider.name, apiCost: spoken.apiCost };
       }

@@ -1,3 +1,4 @@
+import { providerLanesFor } from '../src/capacity/providerLanes';
 import type { ActivityDeps } from './deps';
 import { createAudioActivities } from './audio';
 import { createBillingActivities } from './billing';
@@ -7,9 +8,11 @@ import { createPodcastActivities } from './podcast';
 
 /** Activities are created by a factory so that each receives its dependencies explicitly. */
 export function createActivities(deps: ActivityDeps) {
+  // One set of provider lanes per worker process, shared by podcast lines and TTS chunks.
+  const lanes = providerLanesFor(deps.knex, deps.config, deps.logger);
   return {
-    ...createPodcastActivities(deps),
-    ...createAudioActivities(deps),
+    ...createPodcastActivities(deps, lanes),
+    ...createAudioActivities(deps, lanes),
     ...createBillingActivities(deps),
     ...createOperationsActivities(deps),
     ...createJobActivities(deps),

@@ -4,6 +4,7 @@ import { Context, heartbeat } from '@temporalio/activity';
 import { stitch } from '../src/audio/ffmpeg';
 import { endJob, lineProgressRecorder, lockUnfinishedJob, markCompleted, markDraft, recordProgress, recordStage } from '../src/jobs/podcastJob';
 import { removeSegmentsIfExpired, segmentPrefix } from '../src/jobs/podcastSegments';
+import type { ProviderLanes } from '../src/capacity/providerLanes';
 import { jsonb } from '../src/db';
 import type { ScriptLine as DbScriptLine, Podcast, PodcastSegment, Voice } from '../src/models';
 import { resolveVoice } from '../src/providers';
@@ -15,7 +16,7 @@ import { fetchReadableText } from '../src/sources/url';
 import type { JobStatus, SegmentRef } from '../workflows/types';
 import type { ActivityDeps } from './deps';
 import { classified, invalid } from './failures';
-import { contentTypeOf, localCopies, segmentHash, speakToStorage, withTempDir } from './speech';
+import { contentTypeOf, localCopies, segmentHash, speakInLane, speakToStorage, withTempDir } from './speech';
 
 const sourceKey = (podcastId: string) => `podcasts/${podcastId}/source.txt`;
 const PAUSE_BETWEEN_TURNS_MS = 450;
@@ -25,11 +26,13 @@ const PAUSE_SAME_SPEAKER_MS = 200;
 interface LineRow {
   line: DbScriptLine | null;
   language: string;
+  user_id: string;
+  job_created_at: Date | null;
   voice: Pick<Voice, 'id' | 'provider' | 'gender' | 'language'> | null;
   segments: Array<Pick<PodcastSegment, 'text_hash' | 'storage_key' | 'duration' | 'chars' | 'provider' | 'api_cost'>> | null;
 }
 
-export function createPodcastActivities({ knex, storage, providers, config, logger }: ActivityDeps) {
+export function createPodcastActivities({ knex, storage, providers, config, logger }: ActivityDeps, lanes: ProviderLanes) {
   const podcastRow = async (podcastId: string) => {
     const p = await knex('podcasts').where({ id: podcastId }).first();
     if (!p) throw invalid(`Podcast ${podcastId} no longer exists`, 'NOT_FOUND');
@@ -151,6 +154,8 @@ export function createPodcastActivities({ knex, storage, providers, config, logg
         .first<LineRow | undefined>(
           knex.raw('p.script -> ?::int AS line', [a.index]),
           'p.language',
+          'p.user_id',
+          knex.raw('(SELECT j.created_at FROM podcast_jobs j WHERE j.id = ?) AS job_created_at', [a.jobId]),
           knex.raw(
             `CASE WHEN v.id IS NULL THEN NULL ELSE json_build_object('id', v.id, 'provider', v.provider, 'gender', v.gender, 'language', v.language) END AS voice`,
           ),
@@ -179,8 +184,12 @@ export function createPodcastActivities({ knex, storage, providers, config, logg
           apiCost: existing.api_cost,
         };
       } else {
+        const signal = Context.current().cancellationSignal;
+        const ticket = { userId: row.user_id, jobId: a.jobId, jobCreatedAt: new Date(row.job_created_at ?? Date.now()) };
         const spoken = await classified(() =>
-          speakToStorage(storage, { key, text: line.text, language: row.language, speed: 1, voice, signal: Context.current().cancellationSignal }),
+          speakInLane(lanes, voice.provider.name, ticket, signal, () =>
+            speakToStorage(storage, { key, text: line.text, language: row.language, speed: 1, voice, signal }),
+          ),
         );
         ref = { index: a.index, key, duration: spoken.duration, chars: spoken.characters, provider: voice.provider.name, apiCost: spoken.apiCost };
       }

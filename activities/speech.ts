@@ -5,7 +5,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { runPool } from '../src/audio/ffmpeg';
 import { lineDuration } from '../src/audio/duration';
+import type { LaneTicket, ProviderLanes } from '../src/capacity/providerLanes';
 import type { ResolvedVoice } from '../src/providers';
+import { ProviderError } from '../src/providers/tts/types';
 import type { Storage } from '../src/storage/types';
 
 /**
@@ -93,4 +95,25 @@ export async function localCopies(
     opts.onProgress?.(++downloaded, downloads.length);
   });
   return paths as string[];
+}
+
+// How long a line keeps waiting out a provider's 429s before that counts as a failed attempt.
+const RATE_LIMIT_PATIENCE_MS = 30 * 60_000;
+
+/**
+ * Speaks within the provider's lane (src/capacity): waiting for a slot is not a failed attempt,
+ * and a 429 pauses the whole lane until its Retry-After, then the line waits for a slot again.
+ */
+export async function speakInLane<T>(lanes: ProviderLanes, provider: string, ticket: LaneTicket, signal: AbortSignal, speak: () => Promise<T>): Promise<T> {
+  const ctx = Context.current();
+  const patience = Date.now() + RATE_LIMIT_PATIENCE_MS;
+  for (;;) {
+    try {
+      return await lanes.run(provider, ticket, speak, { signal, onWait: () => ctx.heartbeat() });
+    } catch (err) {
+      const rateLimited = err instanceof ProviderError && err.status === 429;
+      if (!rateLimited || Date.now() > patience) throw err;
+      await lanes.pause(provider, err.retryAfterMs ?? 1_000);
+    }
+  }
 }

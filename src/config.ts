@@ -1,3 +1,4 @@
+import os from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
 
@@ -84,6 +85,10 @@ const EnvSchema = z.object({
   PROVIDER_TIMEOUT_MS: z.coerce.number().int().min(1000).default(120_000),
 
   SYNTH_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(4),
+  // Requests in flight to each speech provider across all workers together (src/capacity).
+  OPENAI_MAX_CONCURRENCY: z.coerce.number().int().min(1).max(1000).default(16),
+  ELEVENLABS_MAX_CONCURRENCY: z.coerce.number().int().min(1).max(1000).default(5),
+  LOCAL_TTS_MAX_CONCURRENCY: z.coerce.number().int().min(1).max(1000).default(os.availableParallelism()),
   LINES_PER_CHILD_WORKFLOW: z.coerce.number().int().min(10).max(500).default(200),
   LINE_HEARTBEAT_TIMEOUT_SEC: z.coerce.number().int().min(2).max(600).default(30),
   REVIEW_TIMEOUT_DAYS: z.coerce.number().int().min(1).max(365).default(30),

@@ -60,7 +60,8 @@ export function failureInfo(err: unknown): FailureInfo {
 export function speechActivities(heartbeatTimeoutSec: number, cancellationType: ActivityCancellationType = ActivityCancellationType.TRY_CANCEL) {
   return proxyActivities<Activities>({
     cancellationType,
-    startToCloseTimeout: '5m',
+    // Long: a line may wait for its provider's capacity (src/capacity), which is no failed attempt.
+    startToCloseTimeout: '2h',
     heartbeatTimeout: `${heartbeatTimeoutSec}s`,
     retry: { initialInterval: '2s', backoffCoefficient: 2, maximumInterval: '2m', maximumAttempts: 10 },
   });

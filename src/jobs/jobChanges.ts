@@ -16,6 +16,10 @@ export interface JobWatcher {
 export interface JobChangesOptions {
   /** While the listening connection is down, every watcher re-reads this often. */
   fallbackPollMs?: number;
+  /** The channel to LISTEN on, whose payload names what changed (default: podcast job changes). */
+  channel?: string;
+  /** How the connection shows in pg_stat_activity. */
+  applicationName?: string;
   /** Reconnect backoff: from 250 ms, doubling up to this. */
   maxBackoffMs?: number;
 }
@@ -39,6 +43,7 @@ export class JobChanges {
   private session: Session | null = null;
   private closing = false;
   private readonly fallbackPollMs: number;
+  private readonly channel: string;
   private readonly maxBackoffMs: number;
 
   constructor(
@@ -47,6 +52,7 @@ export class JobChanges {
     opts: JobChangesOptions = {},
   ) {
     this.fallbackPollMs = opts.fallbackPollMs ?? 5_000;
+    this.channel = opts.channel ?? PODCAST_JOB_CHANGED;
     this.maxBackoffMs = opts.maxBackoffMs ?? 30_000;
   }
 
@@ -55,7 +61,8 @@ export class JobChanges {
     const conn = knex.client.config.connection;
     if (typeof conn === 'function') throw new Error('JobChanges needs static connection settings, not a provider function');
     const base: pg.ClientConfig = typeof conn === 'string' ? { connectionString: conn } : { ...(conn as pg.ClientConfig) };
-    return new JobChanges({ ...base, application_name: 'aimake-job-changes', keepAlive: true, connectionTimeoutMillis: 5_000 }, logger, opts);
+    const application_name = opts?.applicationName ?? 'aimake-job-changes';
+    return new JobChanges({ ...base, application_name, keepAlive: true, connectionTimeoutMillis: 5_000 }, logger, opts);
   }
 
   /**
@@ -129,12 +136,12 @@ export class JobChanges {
           client.on('end', resolve);
         });
         client.on('notification', (msg) => {
-          if (msg.channel !== PODCAST_JOB_CHANGED || !msg.payload) return;
+          if (msg.channel !== this.channel || !msg.payload) return;
           for (const w of this.watchers.get(msg.payload) ?? []) w.changed();
         });
         try {
           await client.connect();
-          await client.query(`LISTEN ${PODCAST_JOB_CHANGED}`);
+          await client.query(`LISTEN ${client.escapeIdentifier(this.channel)}`);
           if (!stopped) {
             failures = 0;
             stopPolling();

@@ -230,6 +230,23 @@ export interface OAuthState {
   created_at: Date;
 }
 
+/** A line's claim on a provider slot: waiting (granted_at null) or holding it. */
+export interface ProviderCapacity {
+  id: string;
+  provider: string;
+  user_id: string;
+  job_id: string | null;
+  job_created_at: Date;
+  created_at: Date;
+  granted_at: Date | null;
+  expires_at: Date;
+}
+
+export interface ProviderLane {
+  provider: string;
+  paused_until: Date | null;
+}
+
 declare module 'knex/types/tables' {
   interface Tables {
     users: User;
@@ -247,5 +264,7 @@ declare module 'knex/types/tables' {
     quota_reservations: QuotaReservation;
     idempotency_keys: IdempotencyKey;
     oauth_states: OAuthState;
+    provider_capacity: ProviderCapacity;
+    provider_lanes: ProviderLane;
   }
 }

@@ -43,6 +43,10 @@ export interface FakeOpenAi {
   setChatHandler(fn: ChatHandler): void;
   /** The most requests that were ever being answered at once (since the last reset). */
   maxInFlight(): number;
+  /** Speech requests refused for going over maxConcurrentSpeech. */
+  rateLimited(): number;
+  /** The most speech requests that were ever being answered at once. */
+  maxSpeechInFlight(): number;
 }
 
 function openAiError(
@@ -58,9 +62,12 @@ function roughTokens(text: string): number {
   return Math.max(1, Math.ceil(text.length / 4));
 }
 
-export async function startFakeOpenAi(opts: { latencyMs?: number; apiKey?: string } = {}): Promise<FakeOpenAi> {
+export async function startFakeOpenAi(opts: { latencyMs?: number; apiKey?: string; maxConcurrentSpeech?: number } = {}): Promise<FakeOpenAi> {
   const state = new FakeState();
   let chatHandler: ChatHandler = () => ({});
+  let speechInFlight = 0;
+  let rateLimited = 0;
+  let maxSpeechInFlight = 0;
 
   const server = http.createServer((req, res) => {
     handle(req, res).catch((err: unknown) => {
@@ -75,6 +82,17 @@ export async function startFakeOpenAi(opts: { latencyMs?: number; apiKey?: strin
     res.setHeader('x-request-id', `req_${randomUUID().replace(/-/g, '')}`);
 
     if (await applyFault(state, path, res)) return;
+    // Like a provider's concurrency limit: requests beyond it are refused with 429 and Retry-After.
+    if (opts.maxConcurrentSpeech && path === '/v1/audio/speech' && speechInFlight >= opts.maxConcurrentSpeech) {
+      rateLimited += 1;
+      send(res, 429, openAiError('Rate limit reached: too many concurrent requests', 'requests', null, 'rate_limit_exceeded'), { 'retry-after': '1' });
+      return;
+    }
+    if (path === '/v1/audio/speech') {
+      speechInFlight += 1;
+      maxSpeechInFlight = Math.max(maxSpeechInFlight, speechInFlight);
+      res.once('close', () => (speechInFlight -= 1));
+    }
     if (opts.latencyMs && !(await waitUnlessGone(opts.latencyMs, res))) return;
 
     const auth = req.headers.authorization ?? '';
@@ -226,5 +244,7 @@ export async function startFakeOpenAi(opts: { latencyMs?: number; apiKey?: strin
       chatHandler = fn;
     },
     maxInFlight: () => state.maxInFlight,
+    rateLimited: () => rateLimited,
+    maxSpeechInFlight: () => maxSpeechInFlight,
   };
 }

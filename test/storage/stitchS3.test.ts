@@ -9,6 +9,7 @@ import { createPodcastActivities } from '../../activities/podcast';
 import { DOWNLOAD_CONCURRENCY, localCopies } from '../../activities/speech';
 import { probeDuration } from '../../src/audio/ffmpeg';
 import { loadConfig } from '../../src/config';
+import { providerLanesFor } from '../../src/capacity/providerLanes';
 import { createLogger } from '../../src/logger';
 import { createProviders } from '../../src/providers';
 import { createS3Storage, type Storage } from '../../src/storage';
@@ -126,7 +127,8 @@ describe('stitching a two-hour podcast from S3-compatible storage', function () 
   it('heartbeats through the download phase of the stitch activity, then stitches every line', async () => {
     const { knex } = await testDatabase();
     const config = loadConfig({ ...process.env, LOG_LEVEL: 'silent' });
-    const activities = createPodcastActivities({ knex, storage, config, logger: createLogger('silent'), providers: createProviders(config) });
+    const logger = createLogger('silent');
+    const activities = createPodcastActivities({ knex, storage, config, logger, providers: createProviders(config) }, providerLanesFor(knex, config, logger));
     const env = new MockActivityEnvironment();
     const beats: unknown[] = [];
     env.on('heartbeat', (d: unknown) => beats.push(d));

@@ -1,0 +1,152 @@
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import path from 'node:path';
+import { call, registerUser } from '../helpers/api';
+import { pollJob } from '../helpers/generation';
+import { eventually, startTestStack, type TestStack } from '../helpers/stack';
+import { testTemporal } from '../helpers/temporal';
+import { startFakeOpenAi, type FakeOpenAi } from '../fakes/openaiServer';
+
+const lines = (n: number) =>
+  Array.from({ length: n }, (_, i) => ({ role: i % 2 ? 'guest' : 'host', text: `Line ${i + 1}, spoken within the provider's capacity.` }));
+const SPEECH = '/v1/audio/speech';
+
+const topicPodcast = (stack: TestStack, token: string) =>
+  call(stack.url, 'POST', '/v1/podcasts', {
+    token,
+    body: { sourceType: 'topic', sourceContent: 'Capacity', targetDuration: 120, language: 'en-US', hostVoiceId: 'openai-alloy', guestVoiceId: 'openai-nova' },
+  }).then((r) => {
+    assert.equal(r.status, 202, JSON.stringify(r.body));
+    return r.body.podcast.id as string;
+  });
+
+const heldSlots = async (stack: TestStack) =>
+  Number(
+    (
+      await stack
+        .knex('provider_capacity')
+        .where({ provider: 'openai' })
+        .whereNotNull('granted_at')
+        .where('expires_at', '>', stack.knex.fn.now())
+        .count<{ n: number }[]>('* as n')
+    )[0]?.n ?? 0,
+  );
+
+/** Provider capacity is one resource for every worker process, shared fairly between users. */
+describe('provider capacity across workers', function () {
+  this.timeout(240_000);
+  let stack: TestStack;
+  let openai: FakeOpenAi;
+  const workers: ChildProcess[] = [];
+
+  before(async () => {
+    // A provider that admits 3 requests at once and answers 429 beyond, like ElevenLabs.
+    openai = await startFakeOpenAi({ latencyMs: 300, maxConcurrentSpeech: 3 });
+    openai.setChatHandler(() => ({ lines: lines(10) }));
+    stack = await startTestStack(
+      { OPENAI_API_KEY: 'sk-test', OPENAI_BASE_URL: openai.url, SYNTH_CONCURRENCY: '4', OPENAI_MAX_CONCURRENCY: '3', LINE_HEARTBEAT_TIMEOUT_SEC: '3' },
+      { worker: false },
+    );
+  });
+  afterEach(() => {
+    for (const w of workers) if (w.exitCode === null) w.kill('SIGKILL');
+    workers.length = 0;
+  });
+  after(() => openai.close());
+
+  /** The real worker entry point as its own process, configured by environment like production. */
+  async function startWorkerProcess(): Promise<ChildProcess> {
+    const temporal = await testTemporal();
+    const root = path.resolve(__dirname, '../..');
+    const child = spawn(process.execPath, ['--import', 'tsx', path.join(root, 'src/bin/worker.ts')], {
+      cwd: root,
+      env: {
+        ...process.env,
+        LOG_LEVEL: 'warn',
+        DATABASE_URL: stack.databaseUrl,
+        TEMPORAL_ADDRESS: temporal.address,
+        TEMPORAL_TASK_QUEUE: stack.taskQueue,
+        STORAGE_DIR: stack.storageDir,
+        OPENAI_API_KEY: 'sk-test',
+        OPENAI_BASE_URL: openai.url,
+        SYNTH_CONCURRENCY: '4',
+        OPENAI_MAX_CONCURRENCY: '3',
+        LINE_HEARTBEAT_TIMEOUT_SEC: '3',
+      },
+      stdio: ['ignore', 'ignore', 'inherit'],
+    });
+    workers.push(child);
+    return child;
+  }
+
+  it('never has more requests in flight than the cap, whatever the number of workers, and no job fails', async () => {
+    openai.reset();
+    await Promise.all([startWorkerProcess(), startWorkerProcess()]);
+    const a = await registerUser(stack, 'cap-a');
+    const b = await registerUser(stack, 'cap-b');
+    // Four jobs that would put 16 lines in flight at once without a shared cap.
+    const podcasts = [
+      { token: a.token, id: await topicPodcast(stack, a.token) },
+      { token: a.token, id: await topicPodcast(stack, a.token) },
+      { token: b.token, id: await topicPodcast(stack, b.token) },
+      { token: b.token, id: await topicPodcast(stack, b.token) },
+    ];
+    for (const p of podcasts) assert.equal((await pollJob(stack, p.token, p.id, 180_000)).job.status, 'completed');
+    assert.equal(openai.count(SPEECH), 40);
+    assert.ok(openai.maxSpeechInFlight() <= 3, `at most 3 at once, saw ${openai.maxSpeechInFlight()}`);
+    assert.ok(openai.maxSpeechInFlight() >= 2, 'the workers spoke in parallel');
+    assert.equal(openai.rateLimited(), 0, 'the provider never had to refuse a request');
+  });
+
+  it('gives back the capacity of a worker killed while holding it, within the heartbeat timeout', async () => {
+    openai.reset();
+    openai.faults.push({ path: SPEECH, delayMs: 60_000, times: 3 });
+    const first = await startWorkerProcess();
+    const { token } = await registerUser(stack, 'cap-kill');
+    const id = await topicPodcast(stack, token);
+    await eventually(async () => ((await heldSlots(stack)) === 3 ? true : undefined), 60_000, 'all 3 slots held');
+    first.kill('SIGKILL');
+    const killedAt = Date.now();
+    await eventually(async () => ((await heldSlots(stack)) === 0 ? true : undefined), 20_000, 'the slots to come back');
+    assert.ok(Date.now() - killedAt < 10_000, `capacity came back within the heartbeat timeout (${Date.now() - killedAt} ms)`);
+    await startWorkerProcess();
+    assert.equal((await pollJob(stack, token, id, 120_000)).job.status, 'completed');
+  });
+});
+
+describe('provider capacity shared fairly', function () {
+  this.timeout(240_000);
+  let stack: TestStack;
+  let openai: FakeOpenAi;
+
+  before(async () => {
+    openai = await startFakeOpenAi({ latencyMs: 250 });
+    openai.setChatHandler(() => ({ lines: lines(8) }));
+    stack = await startTestStack({ OPENAI_API_KEY: 'sk-test', OPENAI_BASE_URL: openai.url, SYNTH_CONCURRENCY: '2', OPENAI_MAX_CONCURRENCY: '2' });
+  });
+  after(() => openai.close());
+
+  it("finishes another user's first podcast before the last of one user's five, and the older job first", async () => {
+    const a = await registerUser(stack, 'fair-a');
+    await stack.knex('users').where({ id: a.user.id }).update({ quota_limit: 100_000 });
+    const b = await registerUser(stack, 'fair-b');
+    const mine: string[] = [];
+    for (let i = 0; i < 5; i++) mine.push(await topicPodcast(stack, a.token));
+    await eventually(
+      async () => ((await stack.knex('podcast_segments').where({ podcast_id: mine[0] })).length > 0 ? true : undefined),
+      30_000,
+      'the first lines',
+    );
+    const theirs = await topicPodcast(stack, b.token);
+
+    const done = async (token: string, id: string) => {
+      const { job } = await pollJob(stack, token, id, 200_000);
+      assert.equal(job.status, 'completed');
+      return new Date(job.completedAt).getTime();
+    };
+    const [finishedA, finishedB] = await Promise.all([Promise.all(mine.map((id) => done(a.token, id))), done(b.token, theirs)]);
+    assert.ok(finishedB < Math.max(...finishedA), "B's first podcast is not starved by A's five");
+    // The older job goes first: A's podcasts finish one after another, not all at the end.
+    assert.ok(finishedA[0]! < Math.max(...finishedA.slice(1)), `A's first podcast finishes before its later ones: ${finishedA.join(', ')}`);
+  });
+});
