@@ -53,6 +53,8 @@ export class JobChanges {
   ) {
     this.fallbackPollMs = opts.fallbackPollMs ?? 5_000;
     this.channel = opts.channel ?? PODCAST_JOB_CHANGED;
+    // Written into LISTEN as it is: our own constants only.
+    if (!/^[a-z_]+$/.test(this.channel)) throw new Error(`Not a channel name: ${this.channel}`);
     this.maxBackoffMs = opts.maxBackoffMs ?? 30_000;
   }
 
@@ -141,7 +143,7 @@ export class JobChanges {
         });
         try {
           await client.connect();
-          await client.query(`LISTEN ${client.escapeIdentifier(this.channel)}`);
+          await client.query(`LISTEN ${this.channel}`);
           if (!stopped) {
             failures = 0;
             stopPolling();
