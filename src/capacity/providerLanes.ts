@@ -8,9 +8,9 @@ import type { Logger } from '../logger';
  * Provider capacity, shared by every worker process through PostgreSQL. A line claims a slot of
  * its provider's lane before it speaks and gives it back after; at most `cap` slots of a provider
  * are held at once, whatever the number of workers. Free slots go to waiting lines in a fair
- * order: the user holding the fewest slots first (one user's ten podcasts cannot starve another
- * user's first), then the oldest job (a user's jobs finish one after another), then the oldest
- * claim. Whoever frees a slot grants it, under the lane's advisory lock, and wakes the grantee
+ * order: every user's first job before anyone's second (one user's ten podcasts cannot starve
+ * another user's first), then the oldest job, then the oldest claim; so jobs finish one after
+ * another instead of all at the end. Whoever frees a slot grants it, under the lane's advisory lock, and wakes the grantee
  * with NOTIFY, so waiting costs nothing but an occasional renewal. Claims are renewed while
  * their line lives and expire otherwise: a worker killed while holding capacity loses it within
  * `ttlMs`. A 429 pauses the whole lane until its Retry-After.
@@ -160,13 +160,15 @@ export class ProviderLanes {
     const lane = await trx('provider_lanes').where({ provider }).first<{ paused: boolean } | undefined>(trx.raw('paused_until > NOW() AS paused'));
     if (lane?.paused) return;
     const { rows } = await trx.raw<{ rows: Array<{ id: string }> }>(
-      `WITH held AS (SELECT user_id, count(*) AS n FROM provider_capacity WHERE provider = :provider AND granted_at IS NOT NULL GROUP BY user_id),
-            free AS (SELECT GREATEST(0, :cap - COALESCE(SUM(n), 0))::int AS n FROM held),
+      `WITH held AS (SELECT count(*)::int AS n FROM provider_capacity WHERE provider = :provider AND granted_at IS NOT NULL),
+            ranked AS (
+              SELECT c.id, c.granted_at, c.job_created_at, c.created_at,
+                     dense_rank() OVER (PARTITION BY c.user_id ORDER BY c.job_created_at, c.job_id) AS user_rank
+                FROM provider_capacity c WHERE c.provider = :provider),
             next AS (
-              SELECT c.id FROM provider_capacity c LEFT JOIN held h ON h.user_id = c.user_id
-               WHERE c.provider = :provider AND c.granted_at IS NULL
-               ORDER BY COALESCE(h.n, 0), c.job_created_at, c.created_at, c.id
-               LIMIT (SELECT n FROM free))
+              SELECT id FROM ranked WHERE granted_at IS NULL
+               ORDER BY user_rank, job_created_at, created_at, id
+               LIMIT GREATEST(0, :cap - (SELECT n FROM held)))
        UPDATE provider_capacity SET granted_at = NOW() FROM next WHERE provider_capacity.id = next.id
        RETURNING provider_capacity.id`,
       { provider, cap },
