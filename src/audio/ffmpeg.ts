@@ -19,6 +19,9 @@ export const TARGET_LUFS = -16;
 const FFMPEG_BIN = process.env.FFMPEG_PATH || 'ffmpeg';
 const FFPROBE_BIN = process.env.FFPROBE_PATH || 'ffprobe';
 const KILL_GRACE_MS = 1500;
+// Every ffmpeg run: no stdin, errors only; QUIET also overwrites its output.
+const QUIET_READ = ['-nostdin', '-hide_banner', '-nostats', '-v', 'error'];
+const QUIET = [...QUIET_READ, '-y'];
 const STDERR_TAIL_CHARS = 16 * 1024;
 /** Segments per intermediate ffmpeg run; keeps argv and open file handles bounded. */
 const BATCH_SIZE = 64;
@@ -182,7 +185,7 @@ function progressLineHandler(onSeconds: (seconds: number) => void): (line: strin
 /** Decodes the first audio stream to nowhere and reads back how much audio came out. */
 async function decodedDuration(p: string, signal?: AbortSignal): Promise<number> {
   let seconds = NaN;
-  await runFfmpeg(['-nostdin', '-hide_banner', '-nostats', '-v', 'error', '-i', fileUrl(p), '-map', '0:a:0', '-f', 'null', '-progress', 'pipe:1', '-'], {
+  await runFfmpeg([...QUIET_READ, '-i', fileUrl(p), '-map', '0:a:0', '-f', 'null', '-progress', 'pipe:1', '-'], {
     signal,
     onStdoutLine: progressLineHandler((s) => (seconds = s)),
   });
@@ -222,25 +225,7 @@ function encoderArgs(format: StitchFormat): string[] {
 
 /** Re-encodes one file (keeping its sample rate and channels) to MP3 (VBR q4) or 16-bit WAV. */
 export async function transcode(input: string, output: string, format: StitchFormat, signal?: AbortSignal): Promise<void> {
-  await runFfmpeg(
-    [
-      '-nostdin',
-      '-hide_banner',
-      '-nostats',
-      '-v',
-      'error',
-      '-y',
-      '-i',
-      fileUrl(input),
-      '-map',
-      '0:a:0',
-      '-map_metadata',
-      '-1',
-      ...encoderArgs(format),
-      fileUrl(output),
-    ],
-    { signal },
-  );
+  await runFfmpeg([...QUIET, '-i', fileUrl(input), '-map', '0:a:0', '-map_metadata', '-1', ...encoderArgs(format), fileUrl(output)], { signal });
 }
 
 export interface StitchSegment {
@@ -368,12 +353,7 @@ export async function stitch(args: StitchArgs): Promise<StitchResult> {
     const encodeStart = w.batches + w.measure;
     await runFfmpeg(
       [
-        '-nostdin',
-        '-hide_banner',
-        '-nostats',
-        '-v',
-        'error',
-        '-y',
+        ...QUIET,
         ...concatInput,
         '-map',
         '0:a:0',
@@ -425,26 +405,7 @@ async function renderBatch(batch: StitchSegment[], index: number, outPath: strin
 
   let seconds = 0;
   await runFfmpeg(
-    [
-      '-nostdin',
-      '-hide_banner',
-      '-nostats',
-      '-v',
-      'error',
-      '-y',
-      ...inputs,
-      '-filter_complex_script',
-      scriptPath,
-      '-map',
-      '[out]',
-      '-c:a',
-      'pcm_s16le',
-      '-f',
-      'wav',
-      '-progress',
-      'pipe:1',
-      fileUrl(outPath),
-    ],
+    [...QUIET, ...inputs, '-filter_complex_script', scriptPath, '-map', '[out]', '-c:a', 'pcm_s16le', '-f', 'wav', '-progress', 'pipe:1', fileUrl(outPath)],
     { signal, onStdoutLine: progressLineHandler((s) => (seconds = s)) },
   );
   return seconds;

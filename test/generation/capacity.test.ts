@@ -1,10 +1,9 @@
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
-import path from 'node:path';
+import type { ChildProcess } from 'node:child_process';
 import { call, registerUser } from '../helpers/api';
 import { pollJob } from '../helpers/generation';
 import { eventually, startTestStack, type TestStack } from '../helpers/stack';
-import { testTemporal } from '../helpers/temporal';
+import { startWorkerProcess as spawnWorker } from '../helpers/workerProcess';
 import { startFakeOpenAi, type FakeOpenAi } from '../fakes/openaiServer';
 
 const lines = (n: number) =>
@@ -54,26 +53,13 @@ describe('provider capacity across workers', function () {
   });
   after(() => openai.close());
 
-  /** The real worker entry point as its own process, configured by environment like production. */
   async function startWorkerProcess(): Promise<ChildProcess> {
-    const temporal = await testTemporal();
-    const root = path.resolve(__dirname, '../..');
-    const child = spawn(process.execPath, ['--import', 'tsx', path.join(root, 'src/bin/worker.ts')], {
-      cwd: root,
-      env: {
-        ...process.env,
-        LOG_LEVEL: 'warn',
-        DATABASE_URL: stack.databaseUrl,
-        TEMPORAL_ADDRESS: temporal.address,
-        TEMPORAL_TASK_QUEUE: stack.taskQueue,
-        STORAGE_DIR: stack.storageDir,
-        OPENAI_API_KEY: 'sk-test',
-        OPENAI_BASE_URL: openai.url,
-        SYNTH_CONCURRENCY: '4',
-        OPENAI_MAX_CONCURRENCY: '3',
-        LINE_HEARTBEAT_TIMEOUT_SEC: '3',
-      },
-      stdio: ['ignore', 'ignore', 'inherit'],
+    const child = await spawnWorker(stack, {
+      OPENAI_API_KEY: 'sk-test',
+      OPENAI_BASE_URL: openai.url,
+      SYNTH_CONCURRENCY: '4',
+      OPENAI_MAX_CONCURRENCY: '3',
+      LINE_HEARTBEAT_TIMEOUT_SEC: '3',
     });
     workers.push(child);
     return child;
