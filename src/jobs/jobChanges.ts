@@ -60,11 +60,7 @@ export class JobChanges {
 
   /** Listens on the database `knex` connects to (its own connection, outside knex's pool). */
   static onDatabaseOf(knex: Knex, logger: Logger, opts?: JobChangesOptions): JobChanges {
-    const conn = knex.client.config.connection;
-    if (typeof conn === 'function') throw new Error('JobChanges needs static connection settings, not a provider function');
-    const base: pg.ClientConfig = typeof conn === 'string' ? { connectionString: conn } : { ...(conn as pg.ClientConfig) };
-    const application_name = opts?.applicationName ?? 'aimake-job-changes';
-    return new JobChanges({ ...base, application_name, keepAlive: true, connectionTimeoutMillis: 5_000 }, logger, opts);
+    return new JobChanges(listenerConnection(knex, opts?.applicationName ?? 'aimake-job-changes'), logger, opts);
   }
 
   /**
@@ -187,4 +183,14 @@ export class JobChanges {
       },
     };
   }
+}
+
+/** Settings for a connection of its own to the database `knex` connects to (outside its pool). */
+export function listenerConnection(knex: Knex, applicationName: string): pg.ClientConfig {
+  const conn = knex.client.config.connection;
+  if (typeof conn === 'function') throw new Error('JobChanges needs static connection settings, not a provider function');
+  // knex keeps the parsed password as a non-enumerable property: a spread alone would drop it.
+  const base: pg.ClientConfig =
+    typeof conn === 'string' ? { connectionString: conn } : { ...(conn as pg.ClientConfig), password: (conn as pg.ClientConfig).password };
+  return { ...base, application_name: applicationName, keepAlive: true, connectionTimeoutMillis: 5_000 };
 }

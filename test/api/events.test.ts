@@ -5,7 +5,8 @@ import { call, registerUser } from '../helpers/api';
 import { ARTICLE_ZH_EN } from '../helpers/generation';
 import { eventually, startTestStack, type TestStack } from '../helpers/stack';
 import { createApi } from '../../src/api/app';
-import { JobChanges, PODCAST_JOB_CHANGED } from '../../src/jobs/jobChanges';
+import { createKnex } from '../../src/db';
+import { JobChanges, listenerConnection, PODCAST_JOB_CHANGED } from '../../src/jobs/jobChanges';
 import { createLogger } from '../../src/logger';
 
 /**
@@ -206,5 +207,18 @@ describe('job change listener without a database', () => {
     assert.ok(closed, 'told to stop');
     unwatch();
     await assert.rejects(changes.watch('a-podcast', { changed: () => undefined, closed: () => undefined }), { code: 'UNAVAILABLE' });
+  });
+});
+
+describe('the job change listener connection', () => {
+  it('keeps the password of a password-protected database (the embedded one has one)', async () => {
+    const knex = createKnex('postgres://postgres:s3cret@127.0.0.1:54329/aimake');
+    try {
+      const conn = listenerConnection(knex, 'aimake-job-changes');
+      assert.equal(conn.password, 's3cret');
+      assert.equal(conn.application_name, 'aimake-job-changes');
+    } finally {
+      await knex.destroy();
+    }
   });
 });
