@@ -33,8 +33,11 @@ export async function withTempDir<T>(work: (dir: string) => Promise<T>): Promise
   }
 }
 
-/** Heartbeats while `work` runs, so a dead worker is noticed within the heartbeat timeout. */
-export async function whileHeartbeating<T>(work: () => Promise<T>, everyMs = 2000): Promise<T> {
+/**
+ * Heartbeats while `work` runs, so a dead worker is noticed within the heartbeat timeout and a
+ * cancel arrives within about a second (the worker sends at most one heartbeat a second).
+ */
+export async function whileHeartbeating<T>(work: () => Promise<T>, everyMs = 500): Promise<T> {
   const ctx = Context.current();
   ctx.heartbeat();
   const timer = setInterval(() => ctx.heartbeat(), everyMs);

@@ -35,6 +35,15 @@ const EnvSchema = z.object({
   TEMPORAL_UI_PORT: z.coerce.number().int().min(1).max(65535).default(8233),
   TEMPORAL_UI_URL: optionalString,
   WORKER_METRICS_ADDRESS: optionalString,
+  // Activity slots per worker process and lane (workflows/taskQueues.ts). Bookkeeping is quick
+  // database work; scripts wait on web sites and the LLM; a line mostly waits on its provider
+  // (whose capacity the *_MAX_CONCURRENCY settings cap, not these); media (stitching) is
+  // CPU-bound; operations are backups, reconciliations, housekeeping and Stripe events.
+  WORKER_MAX_ACTIVITIES: z.coerce.number().int().min(1).max(10_000).default(50),
+  WORKER_MAX_SCRIPT_ACTIVITIES: z.coerce.number().int().min(1).max(10_000).default(20),
+  WORKER_MAX_LINE_ACTIVITIES: z.coerce.number().int().min(1).max(10_000).default(200),
+  WORKER_MAX_MEDIA_ACTIVITIES: z.coerce.number().int().min(1).max(1000).default(os.availableParallelism()),
+  WORKER_MAX_OPERATION_ACTIVITIES: z.coerce.number().int().min(1).max(1000).default(8),
 
   BODY_LIMIT: z.string().default('1mb'),
   SESSION_TTL_DAYS: z.coerce.number().int().min(1).max(365).default(30),

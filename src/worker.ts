@@ -1,22 +1,76 @@
 import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
 import { createActivities, type ActivityDeps } from '../activities';
+import type { Config } from './config';
+import { taskQueueOf, WORK_LANES, type WorkLane } from '../workflows/taskQueues';
 
-/** The one way a worker is built, by `npm run worker`, `npm run dev` and the tests alike. */
-export async function createWorker(opts: {
-  connection: NativeConnection;
-  namespace: string;
-  taskQueue: string;
-  deps: ActivityDeps;
-  /** Tests pass a pre-built bundle so workflows are bundled once per run. */
-  workflowBundle?: WorkerOptions['workflowBundle'];
-  maxConcurrentActivityTaskExecutions?: number;
-}): Promise<Worker> {
-  return Worker.create({
-    connection: opts.connection,
-    namespace: opts.namespace,
-    taskQueue: opts.taskQueue,
-    ...(opts.workflowBundle ? { workflowBundle: opts.workflowBundle } : { workflowsPath: require.resolve('../workflows') }),
-    activities: createActivities(opts.deps),
-    maxConcurrentActivityTaskExecutions: opts.maxConcurrentActivityTaskExecutions ?? 20,
-  });
+/** Activity slots of each lane in one worker process (README: configuration). */
+export function laneSlots(config: Config): Record<WorkLane, number> {
+  return {
+    bookkeeping: config.WORKER_MAX_ACTIVITIES,
+    scripts: config.WORKER_MAX_SCRIPT_ACTIVITIES,
+    lines: config.WORKER_MAX_LINE_ACTIVITIES,
+    media: config.WORKER_MAX_MEDIA_ACTIVITIES,
+    operations: config.WORKER_MAX_OPERATION_ACTIVITIES,
+  };
+}
+
+/**
+ * One worker process: the workflows plus a Temporal worker per lane (workflows/taskQueues.ts),
+ * each polling its own task queue with its own slots, over one connection and one set of activities.
+ */
+export class AimakeWorker {
+  private running: Promise<void> | null = null;
+
+  private constructor(readonly workers: Worker[]) {}
+
+  static async create(opts: {
+    connection: NativeConnection;
+    namespace: string;
+    /** The base task queue (TEMPORAL_TASK_QUEUE); the lanes' queues are named after it. */
+    taskQueue: string;
+    deps: ActivityDeps;
+    /** Tests pass a pre-built bundle so workflows are bundled once per run. */
+    workflowBundle?: WorkerOptions['workflowBundle'];
+  }): Promise<AimakeWorker> {
+    const activities = createActivities(opts.deps);
+    const slots = laneSlots(opts.deps.config);
+    const workers = await Promise.all(
+      WORK_LANES.map((lane) =>
+        Worker.create({
+          connection: opts.connection,
+          namespace: opts.namespace,
+          taskQueue: taskQueueOf(opts.taskQueue, lane),
+          ...(lane !== 'bookkeeping' ? {} : opts.workflowBundle ? { workflowBundle: opts.workflowBundle } : { workflowsPath: require.resolve('../workflows') }),
+          activities,
+          maxConcurrentActivityTaskExecutions: slots[lane],
+          // A cancel reaches a running activity only with a heartbeat's answer; the SDK's default
+          // throttle (80 % of the heartbeat timeout) would let a canceled line speak on for 24 s.
+          maxHeartbeatThrottleInterval: '1s',
+        }),
+      ),
+    );
+    return new AimakeWorker(workers);
+  }
+
+  /** Runs every lane until shutdown; one lane failing shuts the others down too. */
+  run(): Promise<void> {
+    this.running ??= Promise.all(
+      this.workers.map((w) =>
+        w.run().catch((err: unknown) => {
+          this.shutdown();
+          throw err;
+        }),
+      ),
+    ).then(() => undefined);
+    return this.running;
+  }
+
+  /** Starts a graceful drain of every lane; `run()` resolves once all are done. */
+  shutdown(): void {
+    for (const w of this.workers) if (w.getState() === 'RUNNING') w.shutdown();
+  }
+
+  isRunning(): boolean {
+    return this.workers.some((w) => w.getState() === 'RUNNING');
+  }
 }

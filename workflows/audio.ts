@@ -1,15 +1,15 @@
 import { ApplicationFailure, CancellationScope, proxyActivities } from '@temporalio/workflow';
 import type { Activities } from '../activities';
-import { failureInfo, inPool, speechActivities } from './shared';
+import { failureInfo, inPool, laneActivities, speechActivities } from './shared';
 import type { AudioWorkflowInput } from './types';
 
 const db = proxyActivities<Activities>({ startToCloseTimeout: '30s', retry: { initialInterval: '1s', maximumInterval: '30s' } });
-const stitcher = proxyActivities<Activities>({ startToCloseTimeout: '30m', heartbeatTimeout: '1m', retry: { initialInterval: '5s', maximumAttempts: 5 } });
 
 /** Text to speech (workflow id `audio-<audioId>`): split, speak in parallel, stitch, complete. */
 export async function audioWorkflow(input: AudioWorkflowInput): Promise<{ key: string; duration: number }> {
   const { audioId } = input;
   const speech = speechActivities(input.lineHeartbeatTimeoutSec);
+  const stitcher = laneActivities('media', { startToCloseTimeout: '30m', heartbeatTimeout: '1m', retry: { initialInterval: '5s', maximumAttempts: 5 } });
   try {
     const plan = await db.planAudio({ audioId });
     await db.recordAudioStage({ audioId, status: 'synthesizing', progress: 10, currentStep: `Synthesizing ${plan.chunks} part(s)` });

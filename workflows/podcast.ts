@@ -13,7 +13,7 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import type { Activities } from '../activities';
-import { failureInfo, inPool, speechActivities } from './shared';
+import { failureInfo, inPool, laneActivities, speechActivities } from './shared';
 import type { JobSnapshot, LineChunkInput, PodcastWorkflowInput, SegmentRef } from './types';
 
 export const jobSnapshotQuery = defineQuery<JobSnapshot>('jobSnapshot');
@@ -36,16 +36,16 @@ function podcastActivities(waitOnCancel: boolean) {
       retry: { initialInterval: '1s', maximumInterval: '30s', nonRetryableErrorTypes: ['QUOTA_EXCEEDED', 'INVALID_STATE'] },
     }),
     // Fetching and reading a source: the fetch itself is capped at 15 s.
-    source: proxyActivities<Activities>({ cancellationType, startToCloseTimeout: '2m', retry: { initialInterval: '2s', maximumAttempts: 4 } }),
+    source: laneActivities('scripts', { cancellationType, startToCloseTimeout: '2m', retry: { initialInterval: '2s', maximumAttempts: 4 } }),
     // Script writing may make many LLM calls for a two-hour target; it heartbeats per call.
-    scriptWriter: proxyActivities<Activities>({
+    scriptWriter: laneActivities('scripts', {
       cancellationType,
       startToCloseTimeout: '30m',
       heartbeatTimeout: '3m',
       retry: { initialInterval: '5s', backoffCoefficient: 2, maximumInterval: '2m', maximumAttempts: 6 },
     }),
     // Stitching two hours of audio takes minutes; heartbeats tell a dead worker from a slow one.
-    stitcher: proxyActivities<Activities>({
+    stitcher: laneActivities('media', {
       cancellationType,
       startToCloseTimeout: '1h',
       heartbeatTimeout: '1m',

@@ -1,6 +1,25 @@
-import { ActivityCancellationType, ActivityFailure, ApplicationFailure, ChildWorkflowFailure, proxyActivities, TemporalFailure } from '@temporalio/workflow';
+import {
+  ActivityCancellationType,
+  ActivityFailure,
+  type ActivityOptions,
+  ApplicationFailure,
+  ChildWorkflowFailure,
+  proxyActivities,
+  TemporalFailure,
+  workflowInfo,
+} from '@temporalio/workflow';
 import type { Activities } from '../activities';
+import { taskQueueOf, type WorkLane } from './taskQueues';
 import type { FailureInfo } from './types';
+
+/**
+ * Activities of one lane (workflows/taskQueues.ts), on that lane's task queue next to this
+ * workflow's own. Every worker registers every activity, so tasks scheduled on the base queue by
+ * runs recorded before the lanes existed still find a worker.
+ */
+export function laneActivities(lane: WorkLane, options: ActivityOptions) {
+  return proxyActivities<Activities>({ ...options, taskQueue: taskQueueOf(workflowInfo().taskQueue, lane) });
+}
 
 export interface PoolOptions {
   /**
@@ -58,7 +77,7 @@ export function failureInfo(err: unknown): FailureInfo {
  * whose worker died is retried elsewhere within the heartbeat timeout.
  */
 export function speechActivities(heartbeatTimeoutSec: number, cancellationType: ActivityCancellationType = ActivityCancellationType.TRY_CANCEL) {
-  return proxyActivities<Activities>({
+  return laneActivities('lines', {
     cancellationType,
     // Long: a line may wait for its provider's capacity (src/capacity), which is no failed attempt.
     startToCloseTimeout: '2h',

@@ -9,7 +9,7 @@ import { storageFromConfig } from '../storage/fromConfig';
 import { ensureSearchAttributes } from '../temporal/searchAttributes';
 import { ensureSchedules } from '../temporal/schedules';
 import { onShutdown } from '../shutdown';
-import { createWorker } from '../worker';
+import { AimakeWorker, laneSlots } from '../worker';
 
 async function main() {
   const config = loadConfig();
@@ -28,17 +28,17 @@ async function main() {
   await ensureSchedules(new Client({ connection: admin, namespace: config.TEMPORAL_NAMESPACE }), config, logger);
   await admin.close();
   const connection = await NativeConnection.connect({ address: config.temporalAddress });
-  const worker = await createWorker({
+  const worker = await AimakeWorker.create({
     connection,
     namespace: config.TEMPORAL_NAMESPACE,
     taskQueue: config.TEMPORAL_TASK_QUEUE,
     deps: { config, knex, logger, storage: storageFromConfig(config), providers: createProviders(config) },
   });
-  logger.info({ taskQueue: config.TEMPORAL_TASK_QUEUE, address: config.temporalAddress }, 'worker running');
+  logger.info({ taskQueue: config.TEMPORAL_TASK_QUEUE, slots: laneSlots(config), address: config.temporalAddress }, 'worker running');
   const running = worker.run();
   // The SDK's runtime starts draining on SIGINT/SIGTERM; the process exits once the drain is done.
   onShutdown(async () => {
-    if (worker.getState() === 'RUNNING') worker.shutdown();
+    worker.shutdown();
     await running.catch(() => undefined);
   });
   try {

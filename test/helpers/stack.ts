@@ -2,12 +2,12 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { bundleWorkflowCode, NativeConnection, type Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import { bundleWorkflowCode, NativeConnection, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { createLogger } from '../../src/logger';
 import { createProviders } from '../../src/providers';
 import { storageFromConfig } from '../../src/storage/fromConfig';
 import type { Storage } from '../../src/storage/types';
-import { createWorker } from '../../src/worker';
+import { AimakeWorker } from '../../src/worker';
 import { startTestApi, type TestApi } from './api';
 import { testTemporal } from './temporal';
 import { onTeardown } from './teardown';
@@ -44,13 +44,13 @@ export async function startTestStack(env: Record<string, string> = {}, opts: { w
   const api = await startTestApi({ STORAGE_DIR: storageDir, TEMPORAL_TASK_QUEUE: taskQueue, SOURCE_ALLOW_LOOPBACK: 'true', ...env });
   const storage = storageFromConfig(api.config);
   const env_ = await testTemporal();
-  let worker: Worker | null = null;
+  let worker: AimakeWorker | null = null;
   let running: Promise<void> | null = null;
   let connection: NativeConnection | null = null;
 
   const startWorker = async () => {
     connection ??= await NativeConnection.connect({ address: env_.address });
-    worker = await createWorker({
+    worker = await AimakeWorker.create({
       connection,
       namespace: api.config.TEMPORAL_NAMESPACE,
       taskQueue,
@@ -61,7 +61,7 @@ export async function startTestStack(env: Record<string, string> = {}, opts: { w
   };
   const stopWorker = async () => {
     if (!worker) return;
-    if (worker.getState() === 'RUNNING') worker.shutdown();
+    worker.shutdown();
     await running?.catch(() => undefined);
     worker = null;
   };
