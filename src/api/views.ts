@@ -22,6 +22,8 @@ export function jobView(j: PodcastJob) {
     currentStep: j.current_step,
     errorCode: j.error_code,
     errorMessage: j.error_message,
+    // While its lines wait for their provider: 1 when they are next (null when running).
+    queuePosition: j.queue_position ?? null,
     startedAt: iso(j.started_at),
     completedAt: iso(j.completed_at),
     createdAt: iso(j.created_at),

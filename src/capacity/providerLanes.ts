@@ -177,6 +177,26 @@ export class ProviderLanes {
   }
 }
 
+/**
+ * SQL for a job's place in the queue of its provider's lane, given the job id's SQL expression:
+ * 1 when its lines are the next to be granted, n when n-1 waiting jobs come before it in the
+ * grant order above; NULL when the job has a line speaking or no line waiting (it is running, or
+ * not at its lines yet). Only evaluated for jobs that are synthesizing, so most reads pay nothing.
+ */
+export function queuePositionSql(jobId: string, status: string): string {
+  return `CASE WHEN ${status} = 'synthesizing' THEN (
+    SELECT w.pos FROM (
+      SELECT c.job_id, row_number() OVER (ORDER BY c.user_rank, c.job_created_at, c.job_id) AS pos
+        FROM (SELECT job_id, job_created_at, bool_or(granted_at IS NOT NULL) AS running,
+                     dense_rank() OVER (PARTITION BY user_id ORDER BY job_created_at, job_id) AS user_rank
+                FROM provider_capacity
+               WHERE provider IN (SELECT provider FROM provider_capacity WHERE job_id = ${jobId}) AND expires_at > NOW()
+               GROUP BY user_id, job_id, job_created_at) c
+       WHERE NOT c.running) w
+     WHERE w.job_id = ${jobId})
+  END`;
+}
+
 /** The lanes of the configured speech providers, woken over the database `knex` connects to. */
 export function providerLanesFor(knex: Knex, config: Config, logger: Logger): ProviderLanes {
   const grants = JobChanges.onDatabaseOf(knex, logger, { channel: CAPACITY_GRANTED, applicationName: 'aimake-provider-lanes' });

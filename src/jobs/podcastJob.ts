@@ -1,5 +1,6 @@
 import type { Knex } from 'knex';
 import type { JobStatus, PodcastJob } from '../models';
+import { queuePositionSql } from '../capacity/providerLanes';
 import { podcastJobKey, releaseQuota } from '../services/quota';
 
 /**
@@ -23,14 +24,17 @@ const inTransaction = <T>(db: Db, work: (trx: Knex.Transaction) => Promise<T>): 
 
 /** The podcast's newest job (a retry creates a new one). */
 export function latestJob(db: Db, podcastId: string): Promise<PodcastJob | undefined> {
-  return db('podcast_jobs').where({ podcast_id: podcastId }).orderBy('created_at', 'desc').orderBy('id').first();
+  return db('podcast_jobs').where({ podcast_id: podcastId }).orderBy('created_at', 'desc').orderBy('id').first('*', withQueuePosition(db));
 }
+
+const withQueuePosition = (db: Db) => db.raw(`${queuePositionSql('podcast_jobs.id', 'podcast_jobs.status')} AS queue_position`);
 
 /** The newest job of each podcast, for a page of them. */
 export async function latestJobs(db: Db, podcastIds: string[]): Promise<Map<string, PodcastJob>> {
   if (podcastIds.length === 0) return new Map();
   const jobs: PodcastJob[] = await db('podcast_jobs')
     .distinctOn('podcast_id')
+    .select('*', withQueuePosition(db))
     .whereIn('podcast_id', podcastIds)
     .orderBy([{ column: 'podcast_id' }, { column: 'created_at', order: 'desc' }]);
   return new Map(jobs.map((j) => [j.podcast_id, j]));

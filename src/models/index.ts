@@ -106,6 +106,8 @@ export interface PodcastJob {
   started_at: Date | null;
   completed_at: Date | null;
   created_at: Date;
+  /** Not a column: the job's place in its provider's queue, where a read asks for it (queuePositionSql). */
+  queue_position?: number | null;
 }
 
 export interface PodcastSegment {

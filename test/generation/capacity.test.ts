@@ -135,4 +135,27 @@ describe('provider capacity shared fairly', function () {
     // The older job goes first: A's podcasts finish one after another, not all at the end.
     assert.ok(finishedA[0]! < Math.max(...finishedA.slice(1)), `A's first podcast finishes before its later ones: ${finishedA.join(', ')}`);
   });
+
+  it('shows each waiting job its place in the queue, and null once it runs', async () => {
+    // The first two requests hang for a while: the first job holds both slots, the others queue.
+    openai.faults.push({ path: SPEECH, delayMs: 6_000, times: 2 });
+    const a = await registerUser(stack, 'queue-a');
+    const ids: string[] = [];
+    for (let i = 0; i < 3; i++) ids.push(await topicPodcast(stack, a.token));
+    const positions = () => Promise.all(ids.map(async (id) => (await call(stack.url, 'GET', `/v1/podcasts/${id}/job`, { token: a.token })).body.queuePosition));
+    const seen = await eventually(
+      async () => {
+        const p = await positions();
+        return p[1] === 1 && p[2] === 2 ? p : undefined;
+      },
+      30_000,
+      'the second and third jobs to wait in line',
+    );
+    assert.deepEqual(seen, [null, 1, 2], 'the running job has no place in the queue; the older waiting job is next');
+    const podcast = await call(stack.url, 'GET', `/v1/podcasts/${ids[2]}`, { token: a.token });
+    assert.ok([1, 2].includes(podcast.body.job.queuePosition), `the podcast's job view says the same: ${podcast.body.job.queuePosition}`);
+
+    for (const id of ids) assert.equal((await pollJob(stack, a.token, id, 120_000)).job.status, 'completed');
+    assert.deepEqual(await positions(), [null, null, null]);
+  });
 });
