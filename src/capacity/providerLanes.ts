@@ -161,13 +161,12 @@ export class ProviderLanes {
     if (lane?.paused) return;
     const { rows } = await trx.raw<{ rows: Array<{ id: string }> }>(
       `WITH held AS (SELECT count(*)::int AS n FROM provider_capacity WHERE provider = :provider AND granted_at IS NOT NULL),
-            ranked AS (
-              SELECT c.id, c.granted_at, c.job_created_at, c.created_at,
-                     dense_rank() OVER (PARTITION BY c.user_id ORDER BY c.job_created_at, c.job_id) AS user_rank
-                FROM provider_capacity c WHERE c.provider = :provider),
+            waiting AS (${rankedJobsSql(':provider', 'WHERE c.granted_at IS NULL')}),
             next AS (
-              SELECT id FROM ranked WHERE granted_at IS NULL
-               ORDER BY user_rank, job_created_at, created_at, id
+              SELECT c.id FROM provider_capacity c
+                JOIN waiting w ON w.user_id = c.user_id AND w.job_id IS NOT DISTINCT FROM c.job_id AND w.job_created_at = c.job_created_at
+               WHERE c.provider = :provider AND c.granted_at IS NULL
+               ORDER BY w.user_rank, w.job_created_at, c.created_at, c.id
                LIMIT GREATEST(0, :cap - (SELECT n FROM held)))
        UPDATE provider_capacity SET granted_at = NOW() FROM next WHERE provider_capacity.id = next.id
        RETURNING provider_capacity.id`,
@@ -177,22 +176,38 @@ export class ProviderLanes {
   }
 }
 
+/** A podcast job that has not ended yet, in SQL. */
+const UNFINISHED = `j.status IN ('pending', 'analyzing', 'scripting', 'synthesizing', 'processing')`;
+
 /**
- * SQL for a job's place in the queue of its provider's lane, given the job id's SQL expression:
- * 1 when its lines are the next to be granted, n when n-1 waiting jobs come before it in the
- * grant order above; NULL when the job has a line speaking or no line waiting (it is running, or
- * not at its lines yet). Only evaluated for jobs that are synthesizing, so most reads pay nothing.
+ * The jobs with claims in a lane (`provider`: its SQL expression; `where`: a further filter on
+ * claims `c`), each with `running` (a line of it holds a slot) and `user_rank`: 1 + the user's
+ * unfinished podcast jobs older than it. The rank is read from the jobs, not from the claims,
+ * so it does not change in the instants between one line's claim and the next; otherwise a
+ * user's second job would pass another user's first whenever the first was between lines.
+ */
+function rankedJobsSql(provider: string, where = ''): string {
+  return `SELECT c.user_id, c.job_id, c.job_created_at, bool_or(c.granted_at IS NOT NULL) AS running,
+                 1 + (SELECT count(*) FROM podcast_jobs j JOIN podcasts p ON p.id = j.podcast_id
+                       WHERE p.user_id = c.user_id AND ${UNFINISHED}
+                         AND (j.created_at < c.job_created_at OR (j.created_at = c.job_created_at AND j.id < c.job_id))) AS user_rank
+            FROM provider_capacity c
+           ${where ? `${where} AND` : 'WHERE'} c.provider = ${provider} AND c.expires_at > NOW()
+           GROUP BY c.user_id, c.job_id, c.job_created_at`;
+}
+
+/**
+ * SQL for a job's place in the queue of its provider's lane, given the SQL of the job's id and
+ * status: 1 when its lines are the next to be granted, n when n-1 waiting jobs come before it in
+ * the grant order; NULL when a line of it holds a slot or none waits (it is running, or not at its
+ * lines yet). Only evaluated for jobs that are synthesizing, so most reads pay nothing.
  */
 export function queuePositionSql(jobId: string, status: string): string {
   return `CASE WHEN ${status} = 'synthesizing' THEN (
     SELECT w.pos FROM (
-      SELECT c.job_id, row_number() OVER (ORDER BY c.user_rank, c.job_created_at, c.job_id) AS pos
-        FROM (SELECT job_id, job_created_at, bool_or(granted_at IS NOT NULL) AS running,
-                     dense_rank() OVER (PARTITION BY user_id ORDER BY job_created_at, job_id) AS user_rank
-                FROM provider_capacity
-               WHERE provider IN (SELECT provider FROM provider_capacity WHERE job_id = ${jobId}) AND expires_at > NOW()
-               GROUP BY user_id, job_id, job_created_at) c
-       WHERE NOT c.running) w
+      SELECT r.job_id, row_number() OVER (ORDER BY r.user_rank, r.job_created_at, r.job_id) AS pos
+        FROM (${rankedJobsSql(`(SELECT provider FROM provider_capacity WHERE job_id = ${jobId} LIMIT 1)`)}) r
+       WHERE NOT r.running) w
      WHERE w.job_id = ${jobId})
   END`;
 }
