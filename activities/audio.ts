@@ -11,7 +11,7 @@ import { chunkText } from '../src/sources/text';
 import type { SegmentRef } from '../workflows/types';
 import type { ActivityDeps } from './deps';
 import { classified, invalid } from './failures';
-import { contentTypeOf, localCopies, segmentHash, speakInLane, speakToStorage, withTempDir } from './speech';
+import { contentTypeOf, localCopies, segmentHash, speakToStorage, withTempDir } from './speech';
 
 const chunkPrefix = (audioId: string) => `audios/${audioId}/chunks/`;
 const PAUSE_BETWEEN_CHUNKS_MS = 120;
@@ -66,12 +66,10 @@ export function createAudioActivities({ knex, storage, providers }: ActivityDeps
         ref = { index: a.index, key, duration, chars: text.length, provider: voice.provider.name, apiCost: null };
       } else {
         const spoken = await classified(() =>
-          speakInLane(
-            lanes,
-            voice.provider.name,
-            { userId: job.user_id, jobId: null, jobCreatedAt: new Date(job.created_at) },
-            Context.current().cancellationSignal,
-            () => speakToStorage(storage, { key, text, language, speed: Number(job.speed), voice, signal: Context.current().cancellationSignal }),
+          speakToStorage(
+            storage,
+            { key, text, language, speed: Number(job.speed), voice, signal: Context.current().cancellationSignal },
+            { lanes, ticket: { userId: job.user_id, jobId: null, jobCreatedAt: new Date(job.created_at) } },
           ),
         );
         ref = { index: a.index, key, duration: spoken.duration, chars: spoken.characters, provider: voice.provider.name, apiCost: spoken.apiCost };

@@ -16,7 +16,7 @@ import { fetchReadableText } from '../src/sources/url';
 import type { JobStatus, SegmentRef } from '../workflows/types';
 import type { ActivityDeps } from './deps';
 import { classified, invalid } from './failures';
-import { contentTypeOf, localCopies, segmentHash, speakInLane, speakToStorage, withTempDir } from './speech';
+import { contentTypeOf, localCopies, segmentHash, speakToStorage, withTempDir } from './speech';
 
 const sourceKey = (podcastId: string) => `podcasts/${podcastId}/source.txt`;
 const PAUSE_BETWEEN_TURNS_MS = 450;
@@ -187,9 +187,7 @@ export function createPodcastActivities({ knex, storage, providers, config, logg
         const signal = Context.current().cancellationSignal;
         const ticket = { userId: row.user_id, jobId: a.jobId, jobCreatedAt: new Date(row.job_created_at ?? Date.now()) };
         const spoken = await classified(() =>
-          speakInLane(lanes, voice.provider.name, ticket, signal, () =>
-            speakToStorage(storage, { key, text: line.text, language: row.language, speed: 1, voice, signal }),
-          ),
+          speakToStorage(storage, { key, text: line.text, language: row.language, speed: 1, voice, signal }, { lanes, ticket }),
         );
         ref = { index: a.index, key, duration: spoken.duration, chars: spoken.characters, provider: voice.provider.name, apiCost: spoken.apiCost };
       }

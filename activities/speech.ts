@@ -48,22 +48,29 @@ export async function whileHeartbeating<T>(work: () => Promise<T>, everyMs = 500
   }
 }
 
+/**
+ * Speaks one line or chunk and stores it. Only the provider request holds a slot of its lane
+ * (speakInLane): the slot is free again the moment the audio has arrived, before it is stored.
+ */
 export async function speakToStorage(
   storage: Storage,
-  args: { key: string; text: string; language: string; speed: number; voice: ResolvedVoice; signal?: AbortSignal },
+  args: { key: string; text: string; language: string; speed: number; voice: ResolvedVoice; signal: AbortSignal },
+  lane: { lanes: ProviderLanes; ticket: LaneTicket },
 ): Promise<{ duration: number; bytes: number; characters: number; apiCost: number | null }> {
   return whileHeartbeating(() =>
     withTempDir(async (dir) => {
       const file = path.join(dir, `speech.${args.voice.format}`);
-      const result = await args.voice.provider.synthesize({
-        text: args.text,
-        providerVoice: args.voice.providerVoice,
-        language: args.language,
-        speed: args.speed,
-        format: args.voice.format,
-        outputPath: file,
-        signal: args.signal,
-      });
+      const result = await speakInLane(lane.lanes, args.voice.provider.name, lane.ticket, args.signal, () =>
+        args.voice.provider.synthesize({
+          text: args.text,
+          providerVoice: args.voice.providerVoice,
+          language: args.language,
+          speed: args.speed,
+          format: args.voice.format,
+          outputPath: file,
+          signal: args.signal,
+        }),
+      );
       // Paid audio is stored the moment it arrives; measuring it comes after and spawns nothing.
       await storage.putFile(args.key, file, contentTypeOf(args.voice.format));
       const duration = await lineDuration(file, args.signal);

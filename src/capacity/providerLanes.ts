@@ -10,10 +10,11 @@ import type { Logger } from '../logger';
  * are held at once, whatever the number of workers. Free slots go to waiting lines in a fair
  * order: every user's first job before anyone's second (one user's ten podcasts cannot starve
  * another user's first), then the oldest job, then the oldest claim; so jobs finish one after
- * another instead of all at the end. Whoever frees a slot grants it, under the lane's advisory lock, and wakes the grantee
- * with NOTIFY, so waiting costs nothing but an occasional renewal. Claims are renewed while
- * their line lives and expire otherwise: a worker killed while holding capacity loses it within
- * `ttlMs`. A 429 pauses the whole lane until its Retry-After.
+ * another instead of all at the end. Whoever frees a slot grants it, under the lane's advisory
+ * lock, and wakes the grantee with NOTIFY, so waiting costs nothing but a renewal a second per
+ * process. Claims are renewed while their line lives and expire otherwise: a worker killed while
+ * holding capacity loses it within `ttlMs`. A 429 pauses the whole lane until its Retry-After.
+ * Claiming, granting and releasing are SQL functions (migration 010), one round trip each.
  */
 export const CAPACITY_GRANTED = 'provider_capacity_granted';
 
@@ -30,15 +31,21 @@ export interface LaneOptions {
   ttlMs: number;
 }
 
-type Db = Knex | Knex.Transaction;
+/** How often a process renews its waiting claims and looks for slots nobody will grant. */
+const TICK_MS = 1_000;
 
-/**
- * Every transaction that changes a lane's claims takes the lane's lock first: a grant updates
- * other lines' claims, so taking it after touching one's own claim could deadlock.
- */
-const lockLane = (trx: Knex.Transaction, provider: string) => trx.raw('SELECT pg_advisory_xact_lock(hashtext(?))', [`provider-lane:${provider}`]);
+interface Waiter {
+  provider: string;
+  cap: number;
+  state: 'waiting' | 'granted' | 'expired';
+  wake: () => void;
+}
 
 export class ProviderLanes {
+  private readonly waiters = new Map<string, Waiter>();
+  private ticker: NodeJS.Timeout | null = null;
+  private ticking: Promise<void> | null = null;
+
   constructor(
     private readonly knex: Knex,
     /** Wakes a waiting claim when it is granted (channel CAPACITY_GRANTED, payload: the claim id). */
@@ -93,42 +100,99 @@ export class ProviderLanes {
   }
 
   private async waitForGrant(provider: string, cap: number, id: string, ticket: LaneTicket, hooks: { signal?: AbortSignal; onWait?: () => void }) {
-    await this.knex.transaction(async (trx) => {
-      await lockLane(trx, provider);
-      await trx('provider_capacity').insert({
-        id,
-        provider,
-        user_id: ticket.userId,
-        job_id: ticket.jobId,
-        job_created_at: ticket.jobCreatedAt,
-        expires_at: this.expiry(),
-      });
-      await this.grantFree(trx, provider, cap);
+    const { rows } = await this.knex.raw<{ rows: Array<{ granted: boolean }> }>('SELECT provider_lane_claim(?, ?, ?, ?, ?, ?, ?) AS granted', [
+      id,
+      provider,
+      ticket.userId,
+      ticket.jobId,
+      ticket.jobCreatedAt,
+      this.expiry(),
+      cap,
+    ]);
+    if (rows[0]?.granted) return; // the usual case while the lane has room: no listening
+    const waiter: Waiter = { provider, cap, state: 'waiting', wake: () => undefined };
+    this.waiters.set(id, waiter);
+    this.tickWhileWaiting();
+    let notified = true; // the grant may have come before the watch began
+    const stopWatching = await this.grants.watch(id, {
+      changed: () => {
+        notified = true;
+        waiter.wake();
+      },
+      closed: () => waiter.wake(),
     });
-    if (await this.isGranted(id)) return; // the usual case while the lane has room: no listening
-    let wake: () => void = () => undefined;
-    const stopWatching = await this.grants.watch(id, { changed: () => wake(), closed: () => wake() });
     try {
       for (;;) {
-        if (await this.isGranted(id)) return;
+        if (waiter.state === 'expired') throw new Error('the capacity claim expired while waiting');
+        if (waiter.state === 'granted') return;
+        if (notified) {
+          notified = false;
+          if (await this.isGranted(id)) return;
+        }
         hooks.signal?.throwIfAborted();
         hooks.onWait?.();
-        // A grant wakes us at once; the timeout renews the claim and lets a paused lane resume.
         await new Promise<void>((resolve) => {
-          const timer = setTimeout(resolve, Math.min(1_000, this.opts.ttlMs / 3));
-          wake = () => {
+          const timer = setTimeout(resolve, TICK_MS);
+          waiter.wake = () => {
             clearTimeout(timer);
             resolve();
           };
         });
-        await this.knex.transaction(async (trx) => {
-          await lockLane(trx, provider);
-          await this.renew(id, trx);
-          await this.grantFree(trx, provider, cap);
-        });
       }
     } finally {
       stopWatching();
+      this.waiters.delete(id);
+    }
+  }
+
+  /**
+   * One timer per process for all its waiting claims, so waiting costs one query a second per
+   * provider, not one locked transaction per line: it renews the claims (and learns of grants
+   * whose notification was lost), and grants free slots that no release will grant: those of a
+   * worker that died holding them, or of a lane whose pause has ended.
+   */
+  private tickWhileWaiting() {
+    if (this.ticker) return;
+    this.ticker = setInterval(() => {
+      if (this.waiters.size === 0) {
+        clearInterval(this.ticker!);
+        this.ticker = null;
+        return;
+      }
+      if (this.ticking) return;
+      this.ticking = this.tick()
+        .catch(() => undefined) // the next tick tries again; a claim not renewed meanwhile expires
+        .finally(() => (this.ticking = null));
+    }, TICK_MS);
+    this.ticker.unref();
+  }
+
+  private async tick() {
+    const lanes = new Map<string, { cap: number; ids: string[] }>();
+    for (const [id, w] of this.waiters) {
+      const lane = lanes.get(w.provider) ?? { cap: w.cap, ids: [] };
+      lane.ids.push(id);
+      lanes.set(w.provider, lane);
+    }
+    for (const [provider, { cap, ids }] of lanes) {
+      const { rows } = await this.knex.raw<{ rows: Array<{ id: string; granted: boolean; room: boolean }> }>(
+        `WITH renewed AS (UPDATE provider_capacity SET expires_at = ? WHERE id = ANY(?::uuid[]) RETURNING id, granted_at IS NOT NULL AS granted)
+         SELECT r.id, r.granted,
+                (SELECT count(*) FROM provider_capacity WHERE provider = ? AND granted_at IS NOT NULL AND expires_at > NOW()) < ?
+                  AND NOT EXISTS (SELECT 1 FROM provider_lanes WHERE provider = ? AND paused_until > NOW()) AS room
+           FROM renewed r`,
+        [this.expiry(), ids, provider, cap, provider],
+      );
+      const renewed = new Map(rows.map((r) => [r.id, r.granted]));
+      for (const id of ids) {
+        const w = this.waiters.get(id);
+        if (!w) continue;
+        const granted = renewed.get(id);
+        if (granted === undefined) w.state = 'expired';
+        else if (granted) w.state = 'granted';
+        if (w.state !== 'waiting') w.wake();
+      }
+      if (rows.some((r) => r.room && !r.granted)) await this.knex.raw('SELECT provider_lane_grant(?, ?)', [provider, cap]);
     }
   }
 
@@ -138,62 +202,17 @@ export class ProviderLanes {
     return row.granted_at !== null;
   }
 
-  private renew(id: string, db: Db = this.knex) {
-    return db('provider_capacity').where({ id }).update({ expires_at: this.expiry() });
+  private renew(id: string) {
+    return this.knex('provider_capacity').where({ id }).update({ expires_at: this.expiry() });
   }
 
   private async release(provider: string, cap: number, id: string) {
-    await this.knex.transaction(async (trx) => {
-      await lockLane(trx, provider);
-      await trx('provider_capacity').where({ id }).delete();
-      await this.grantFree(trx, provider, cap);
-    });
+    await this.knex.raw('SELECT provider_lane_release(?, ?, ?)', [id, provider, cap]);
   }
 
   private expiry() {
     return new Date(Date.now() + this.opts.ttlMs);
   }
-
-  /** Under the lane's lock (lockLane): drops expired claims, then grants free slots in the fair order. */
-  private async grantFree(trx: Knex.Transaction, provider: string, cap: number): Promise<void> {
-    await trx('provider_capacity').where({ provider }).where('expires_at', '<', trx.fn.now()).delete();
-    const lane = await trx('provider_lanes').where({ provider }).first<{ paused: boolean } | undefined>(trx.raw('paused_until > NOW() AS paused'));
-    if (lane?.paused) return;
-    const { rows } = await trx.raw<{ rows: Array<{ id: string }> }>(
-      `WITH held AS (SELECT count(*)::int AS n FROM provider_capacity WHERE provider = :provider AND granted_at IS NOT NULL),
-            waiting AS (${rankedJobsSql(':provider', 'WHERE c.granted_at IS NULL')}),
-            next AS (
-              SELECT c.id FROM provider_capacity c
-                JOIN waiting w ON w.user_id = c.user_id AND w.job_id IS NOT DISTINCT FROM c.job_id AND w.job_created_at = c.job_created_at
-               WHERE c.provider = :provider AND c.granted_at IS NULL
-               ORDER BY w.user_rank, w.job_created_at, c.created_at, c.id
-               LIMIT GREATEST(0, :cap - (SELECT n FROM held)))
-       UPDATE provider_capacity SET granted_at = NOW() FROM next WHERE provider_capacity.id = next.id
-       RETURNING provider_capacity.id`,
-      { provider, cap },
-    );
-    for (const { id } of rows) await trx.raw('SELECT pg_notify(?, ?)', [CAPACITY_GRANTED, id]);
-  }
-}
-
-/** A podcast job that has not ended yet, in SQL. */
-const UNFINISHED = `j.status IN ('pending', 'analyzing', 'scripting', 'synthesizing', 'processing')`;
-
-/**
- * The jobs with claims in a lane (`provider`: its SQL expression; `where`: a further filter on
- * claims `c`), each with `running` (a line of it holds a slot) and `user_rank`: 1 + the user's
- * unfinished podcast jobs older than it. The rank is read from the jobs, not from the claims,
- * so it does not change in the instants between one line's claim and the next; otherwise a
- * user's second job would pass another user's first whenever the first was between lines.
- */
-function rankedJobsSql(provider: string, where = ''): string {
-  return `SELECT c.user_id, c.job_id, c.job_created_at, bool_or(c.granted_at IS NOT NULL) AS running,
-                 1 + (SELECT count(*) FROM podcast_jobs j JOIN podcasts p ON p.id = j.podcast_id
-                       WHERE p.user_id = c.user_id AND ${UNFINISHED}
-                         AND (j.created_at < c.job_created_at OR (j.created_at = c.job_created_at AND j.id < c.job_id))) AS user_rank
-            FROM provider_capacity c
-           ${where ? `${where} AND` : 'WHERE'} c.provider = ${provider} AND c.expires_at > NOW()
-           GROUP BY c.user_id, c.job_id, c.job_created_at`;
 }
 
 /**
@@ -206,8 +225,8 @@ export function queuePositionSql(jobId: string, status: string): string {
   return `CASE WHEN ${status} = 'synthesizing' THEN (
     SELECT w.pos FROM (
       SELECT r.job_id, row_number() OVER (ORDER BY r.user_rank, r.job_created_at, r.job_id) AS pos
-        FROM (${rankedJobsSql(`(SELECT provider FROM provider_capacity WHERE job_id = ${jobId} LIMIT 1)`)}) r
-       WHERE NOT r.running) w
+        FROM provider_lane_jobs r
+       WHERE r.provider = (SELECT provider FROM provider_capacity WHERE job_id = ${jobId} LIMIT 1) AND NOT r.running) w
      WHERE w.job_id = ${jobId})
   END`;
 }

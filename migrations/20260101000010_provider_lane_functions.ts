@@ -1,0 +1,80 @@
+import type { Knex } from 'knex';
+
+/**
+ * Provider lanes (migration 009) in one round trip each. A line's claim and its release each
+ * took a transaction of seven statements under the lane's advisory lock, about seventeen round
+ * trips per line in all; under load the lock was held across those round trips and a freed slot
+ * stayed idle while they crawled. Now `provider_lane_claim` and `provider_lane_release` do the
+ * same work inside PostgreSQL, as one statement each:
+ * - provider_lane_jobs: the jobs with live claims in each lane, whether a line of theirs holds a
+ *   slot, and their user_rank: 1 + the user's unfinished podcast jobs older than them (read from
+ *   the jobs, not the claims, so it does not change between one line's claim and the next).
+ * - provider_lane_grant: under the lane's lock, drops expired claims and, unless the lane is
+ *   paused, grants free slots by user_rank, then job age, then claim age; each grant is NOTIFYed
+ *   on provider_capacity_granted (src/capacity/providerLanes.ts) with the claim id.
+ */
+export async function up(knex: Knex): Promise<void> {
+  await knex.raw(`
+    CREATE VIEW provider_lane_jobs AS
+    SELECT c.provider, c.user_id, c.job_id, c.job_created_at,
+           bool_or(c.granted_at IS NOT NULL) AS running,
+           1 + (SELECT count(*) FROM podcast_jobs j JOIN podcasts p ON p.id = j.podcast_id
+                 WHERE p.user_id = c.user_id
+                   AND j.status IN ('pending', 'analyzing', 'scripting', 'synthesizing', 'processing')
+                   AND (j.created_at < c.job_created_at OR (j.created_at = c.job_created_at AND j.id < c.job_id))) AS user_rank
+      FROM provider_capacity c
+     WHERE c.expires_at > NOW()
+     GROUP BY c.provider, c.user_id, c.job_id, c.job_created_at`);
+  await knex.raw(`
+    CREATE FUNCTION provider_lane_grant(p_provider text, p_cap int) RETURNS SETOF uuid LANGUAGE plpgsql AS $$
+    DECLARE
+      granted uuid;
+    BEGIN
+      PERFORM pg_advisory_xact_lock(hashtext('provider-lane:' || p_provider));
+      DELETE FROM provider_capacity WHERE provider = p_provider AND expires_at < NOW();
+      IF EXISTS (SELECT 1 FROM provider_lanes WHERE provider = p_provider AND paused_until > NOW()) THEN
+        RETURN;
+      END IF;
+      FOR granted IN
+        WITH held AS (SELECT count(*)::int AS n FROM provider_capacity WHERE provider = p_provider AND granted_at IS NOT NULL),
+             next AS (
+               SELECT c.id FROM provider_capacity c
+                 JOIN provider_lane_jobs w ON w.provider = c.provider AND w.user_id = c.user_id
+                  AND w.job_id IS NOT DISTINCT FROM c.job_id AND w.job_created_at = c.job_created_at
+                WHERE c.provider = p_provider AND c.granted_at IS NULL
+                ORDER BY w.user_rank, w.job_created_at, c.created_at, c.id
+                LIMIT GREATEST(0, p_cap - (SELECT n FROM held)))
+        UPDATE provider_capacity SET granted_at = NOW() FROM next WHERE provider_capacity.id = next.id RETURNING provider_capacity.id
+      LOOP
+        PERFORM pg_notify('provider_capacity_granted', granted::text);
+        RETURN NEXT granted;
+      END LOOP;
+    END
+    $$`);
+  // The lock comes first in both: a grant changes other lines' claims.
+  await knex.raw(`
+    CREATE FUNCTION provider_lane_claim(p_id uuid, p_provider text, p_user uuid, p_job uuid, p_job_created_at timestamptz, p_expires_at timestamptz, p_cap int)
+    RETURNS boolean LANGUAGE plpgsql AS $$
+    BEGIN
+      PERFORM pg_advisory_xact_lock(hashtext('provider-lane:' || p_provider));
+      INSERT INTO provider_capacity (id, provider, user_id, job_id, job_created_at, expires_at)
+      VALUES (p_id, p_provider, p_user, p_job, p_job_created_at, p_expires_at);
+      RETURN p_id IN (SELECT provider_lane_grant(p_provider, p_cap));
+    END
+    $$`);
+  await knex.raw(`
+    CREATE FUNCTION provider_lane_release(p_id uuid, p_provider text, p_cap int) RETURNS void LANGUAGE plpgsql AS $$
+    BEGIN
+      PERFORM pg_advisory_xact_lock(hashtext('provider-lane:' || p_provider));
+      DELETE FROM provider_capacity WHERE id = p_id;
+      PERFORM provider_lane_grant(p_provider, p_cap);
+    END
+    $$`);
+}
+
+export async function down(knex: Knex): Promise<void> {
+  await knex.raw('DROP FUNCTION provider_lane_release(uuid, text, int)');
+  await knex.raw('DROP FUNCTION provider_lane_claim(uuid, text, uuid, uuid, timestamptz, timestamptz, int)');
+  await knex.raw('DROP FUNCTION provider_lane_grant(text, int)');
+  await knex.raw('DROP VIEW provider_lane_jobs');
+}
