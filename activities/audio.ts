@@ -17,7 +17,7 @@ const chunkPrefix = (audioId: string) => `audios/${audioId}/chunks/`;
 const PAUSE_BETWEEN_CHUNKS_MS = 120;
 
 /** Text to speech: the same machinery as podcasts, for one voice and a text split at sentences. */
-export function createAudioActivities({ knex, storage, providers }: ActivityDeps, lanes: ProviderLanes) {
+export function createAudioActivities({ knex, storage, providers, config }: ActivityDeps, lanes: ProviderLanes) {
   const jobAndVoice = async (audioId: string) => {
     const job = await knex('audio_jobs').where({ id: audioId }).first();
     if (!job) throw invalid(`Audio ${audioId} no longer exists`, 'NOT_FOUND');
@@ -42,10 +42,14 @@ export function createAudioActivities({ knex, storage, providers }: ActivityDeps
     },
 
     /** How many provider-sized chunks the text makes. */
-    async planAudio(a: { audioId: string }): Promise<{ chunks: number; renderedLocally: boolean }> {
+    async planAudio(a: { audioId: string }): Promise<{ chunks: number; renderedLocally: boolean; concurrency: number }> {
       const { chunks, voice } = await jobAndVoice(a.audioId);
       await knex('audio_jobs').where({ id: a.audioId }).update({ tts_provider: voice.provider.name });
-      return { chunks: chunks.length, renderedLocally: voice.renderedLocally };
+      return {
+        chunks: chunks.length,
+        renderedLocally: voice.renderedLocally,
+        concurrency: lanes.concurrencyFor([voice.provider.name], config.SYNTH_CONCURRENCY),
+      };
     },
 
     async synthesizeAudioChunk(a: { audioId: string; index: number; total: number }): Promise<SegmentRef> {

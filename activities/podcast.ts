@@ -135,13 +135,15 @@ export function createPodcastActivities({ knex, storage, providers, config, logg
     },
 
     /** Sizes the job's quota reservation to the script that will be spoken. */
-    async planPodcastSynthesis(a: { podcastId: string; jobId: string }): Promise<{ lines: number; estimatedSeconds: number }> {
+    async planPodcastSynthesis(a: { podcastId: string; jobId: string }): Promise<{ lines: number; estimatedSeconds: number; concurrency: number }> {
       const p = await podcastRow(a.podcastId);
       const script: DbScriptLine[] = p.script ?? [];
       if (script.length === 0) throw invalid('The podcast has no script to speak', 'SCRIPT_EMPTY');
       const estimatedSeconds = Math.ceil(script.reduce((s, l) => s + estimateSpeechSeconds(l.text, p.language), 0));
       await classified(() => adjustReservation(knex, podcastJobKey(a.jobId), estimatedSeconds));
-      return { lines: script.length, estimatedSeconds };
+      const voices = await knex('voices').whereIn('id', [...new Set(script.map((l) => l.voice_id))]);
+      const engines = voices.map((v) => resolveVoice(providers, v, p.language).provider.name);
+      return { lines: script.length, estimatedSeconds, concurrency: lanes.concurrencyFor(engines, config.SYNTH_CONCURRENCY) };
     },
 
     /** synthesizing: one line, reused when the same text, voice and speed were spoken before. */

@@ -441,7 +441,7 @@ async function main() {
     [
       'local 10-min podcast',
       String(localRun.lines),
-      String(local.config.SYNTH_CONCURRENCY),
+      String(local.config.SYNTH_CONCURRENCY ?? local.config.LOCAL_TTS_MAX_CONCURRENCY),
       f1(localRun.wallS),
       f1(localPhases.synthS),
       f1(localPhases.stitchS),

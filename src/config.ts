@@ -93,7 +93,8 @@ const EnvSchema = z.object({
   ELEVENLABS_MODEL_ID: z.string().default('eleven_multilingual_v2'),
   PROVIDER_TIMEOUT_MS: z.coerce.number().int().min(1000).default(120_000),
 
-  SYNTH_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(4),
+  // Lines of one job in flight; unset, a job alone may use its provider's whole lane (below).
+  SYNTH_CONCURRENCY: z.coerce.number().int().min(1).max(1000).optional(),
   // Requests in flight to each speech provider across all workers together (src/capacity).
   OPENAI_MAX_CONCURRENCY: z.coerce.number().int().min(1).max(1000).default(16),
   ELEVENLABS_MAX_CONCURRENCY: z.coerce.number().int().min(1).max(1000).default(5),

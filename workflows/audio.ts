@@ -14,7 +14,10 @@ export async function audioWorkflow(input: AudioWorkflowInput): Promise<{ key: s
     const plan = await db.planAudio({ audioId });
     await db.recordAudioStage({ audioId, status: 'synthesizing', progress: 10, currentStep: `Synthesizing ${plan.chunks} part(s)` });
     const indexes = Array.from({ length: plan.chunks }, (_, i) => i);
-    const segments = await inPool(indexes, input.synthConcurrency, (index) => speech.synthesizeAudioChunk({ audioId, index, total: plan.chunks }));
+    // Plans recorded before the job's concurrency followed its provider's lane carry none.
+    const segments = await inPool(indexes, plan.concurrency ?? input.synthConcurrency, (index) =>
+      speech.synthesizeAudioChunk({ audioId, index, total: plan.chunks }),
+    );
 
     await db.recordAudioStage({ audioId, status: 'processing', progress: 90, currentStep: 'Stitching audio' });
     const audio = await stitcher.stitchAudio({ audioId, segments });

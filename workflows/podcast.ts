@@ -95,7 +95,9 @@ export async function podcastWorkflow(input: PodcastWorkflowInput): Promise<{ au
     // The script may have been edited during review: size the reservation to what will be spoken.
     const plan = await db.planPodcastSynthesis({ podcastId, jobId });
     await stage('synthesizing', 15, `Synthesizing line 0 of ${plan.lines}`);
-    const segments = await synthesizeAllLines(input, plan.lines, waitOnCancel);
+    // Plans recorded before the job's concurrency followed its provider's lane carry none.
+    const synthConcurrency = plan.concurrency ?? input.synthConcurrency;
+    const segments = await synthesizeAllLines({ ...input, synthConcurrency }, plan.lines, waitOnCancel);
 
     await stage('processing', 90, 'Stitching audio');
     const audio = await stitcher.stitchPodcast({ podcastId, jobId, segments });

@@ -19,6 +19,7 @@ export interface PodcastWorkflowInput {
   review: boolean;
   /** A retry or an approved draft: the script already exists, go straight to synthesis. */
   scriptReady: boolean;
+  /** SYNTH_CONCURRENCY when the run started (0: unset). Runs now take the plan's concurrency; this serves runs planned before. */
   synthConcurrency: number;
   linesPerChildWorkflow: number;
   reviewTimeoutDays: number;
@@ -49,6 +50,7 @@ export interface SegmentRef {
 export interface AudioWorkflowInput {
   audioId: string;
   userId: string;
+  /** SYNTH_CONCURRENCY when the run started (0: unset). Runs now take the plan's concurrency; this serves runs planned before. */
   synthConcurrency: number;
   lineHeartbeatTimeoutSec: number;
 }

@@ -58,6 +58,15 @@ export class ProviderLanes {
   }
 
   /**
+   * Lines of one job to keep in flight: enough for the job alone to fill the largest lane among
+   * its `providers`, within `perJobCap` (SYNTH_CONCURRENCY) when that is set.
+   */
+  concurrencyFor(providers: string[], perJobCap: number | undefined): number {
+    const lane = Math.max(1, ...providers.map((p) => this.capOf(p) ?? perJobCap ?? 1));
+    return Math.min(perJobCap ?? lane, lane);
+  }
+
+  /**
    * Runs `work` holding one slot of `provider`. Waiting is not a failure: it lasts as long as it
    * must, calling `onWait` (an activity heartbeat) while it waits, until `signal` aborts.
    */

@@ -32,7 +32,7 @@ export async function startPodcastRun(
         userId: run.userId,
         review: run.review,
         scriptReady: run.scriptReady,
-        synthConcurrency: config.SYNTH_CONCURRENCY,
+        synthConcurrency: config.SYNTH_CONCURRENCY ?? 0,
         linesPerChildWorkflow: config.LINES_PER_CHILD_WORKFLOW,
         reviewTimeoutDays: config.REVIEW_TIMEOUT_DAYS,
         lineHeartbeatTimeoutSec: config.LINE_HEARTBEAT_TIMEOUT_SEC,
@@ -53,7 +53,7 @@ export async function startAudioRun(client: Client, config: Config, run: { audio
     workflowId: audioWorkflowId(run.audioId),
     workflowIdConflictPolicy: 'USE_EXISTING',
     args: [
-      { audioId: run.audioId, userId: run.userId, synthConcurrency: config.SYNTH_CONCURRENCY, lineHeartbeatTimeoutSec: config.LINE_HEARTBEAT_TIMEOUT_SEC },
+      { audioId: run.audioId, userId: run.userId, synthConcurrency: config.SYNTH_CONCURRENCY ?? 0, lineHeartbeatTimeoutSec: config.LINE_HEARTBEAT_TIMEOUT_SEC },
     ],
     memo: { title: run.title ?? '(untitled audio)' },
     typedSearchAttributes: new TypedSearchAttributes([

@@ -159,3 +159,25 @@ describe('provider capacity shared fairly', function () {
     assert.deepEqual(await positions(), [null, null, null]);
   });
 });
+
+describe('one job alone', function () {
+  this.timeout(120_000);
+  let stack: TestStack;
+  let openai: FakeOpenAi;
+
+  before(async () => {
+    openai = await startFakeOpenAi({ latencyMs: 300 });
+    openai.setChatHandler(() => ({ lines: lines(15) }));
+    // No SYNTH_CONCURRENCY: nothing but the provider's lane limits the job.
+    stack = await startTestStack({ OPENAI_API_KEY: 'sk-test', OPENAI_BASE_URL: openai.url, OPENAI_MAX_CONCURRENCY: '5' });
+  });
+  after(() => openai.close());
+
+  it("may use its provider's whole capacity, and no more", async () => {
+    const { token } = await registerUser(stack, 'alone');
+    const id = await topicPodcast(stack, token);
+    assert.equal((await pollJob(stack, token, id, 60_000)).job.status, 'completed');
+    assert.equal(openai.count(SPEECH), 15);
+    assert.equal(openai.maxSpeechInFlight(), 5, 'the lane of 5 was filled by the one job');
+  });
+});
