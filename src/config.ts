@@ -47,8 +47,9 @@ const EnvSchema = z.object({
 
   BODY_LIMIT: z.string().default('1mb'),
   SESSION_TTL_DAYS: z.coerce.number().int().min(1).max(365).default(30),
-  // How long an API process may vouch for a session it looked up (0: ask the database every time).
-  SESSION_CACHE_MS: z.coerce.number().int().min(0).max(60_000).default(0),
+  // How long an API process may keep a session it looked up; it forgets it at once when the
+  // database notifies a change to the session or its user (0: ask the database every time).
+  SESSION_CACHE_MS: z.coerce.number().int().min(0).max(300_000).default(30_000),
   LOGIN_MAX_FAILURES_PER_EMAIL: z.coerce.number().int().min(1).default(5),
   LOGIN_MAX_FAILURES_PER_IP: z.coerce.number().int().min(1).default(20),
   LOGIN_FAILURE_WINDOW_SEC: z.coerce.number().int().min(1).default(900),

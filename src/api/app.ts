@@ -6,7 +6,7 @@ import type { Knex } from 'knex';
 import type { Config } from '../config';
 import type { Logger } from '../logger';
 import { createMetrics } from '../metrics';
-import { Accounts } from '../services/accounts';
+import { Accounts, AUTH_CHANGED } from '../services/accounts';
 import { LoginThrottle } from '../services/loginThrottle';
 import { API_KEY_RATE_LIMIT, ApiKeys } from '../services/apiKeys';
 import { RateLimits } from '../services/rateLimits';
@@ -51,6 +51,8 @@ function parseBytes(limit: string): number {
 export function createApi(deps: ApiDeps) {
   const { config, knex, logger } = deps;
   const metrics = createMetrics();
+  // Forgets cached sessions the moment they or their users change; connects while any is cached.
+  const authChanges = JobChanges.onDatabaseOf(knex, logger, { channel: AUTH_CHANGED, applicationName: 'aimake-auth-changes' });
   const accounts = new Accounts(
     knex,
     new LoginThrottle(knex, {
@@ -60,6 +62,7 @@ export function createApi(deps: ApiDeps) {
     }),
     config.SESSION_TTL_DAYS,
     config.SESSION_CACHE_MS,
+    authChanges,
   );
 
   const storage = storageFromConfig(config);
@@ -132,8 +135,8 @@ export function createApi(deps: ApiDeps) {
   app.use(bodyParser({ enableTypes: ['json'], jsonLimit: config.BODY_LIMIT, encoding: 'utf-8' }));
   app.use(router.routes());
 
-  /** Ends the open event streams and their database listener (call on shutdown, with the server's close). */
-  const close = () => jobChanges.close();
+  /** Ends the open event streams and the database listeners (call on shutdown, with the server's close). */
+  const close = () => Promise.all([jobChanges.close(), authChanges.close()]).then(() => undefined);
 
   return { app, metrics, accounts, close };
 }

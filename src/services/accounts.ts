@@ -1,5 +1,6 @@
 import type { Knex } from 'knex';
 import { LRUCache } from 'lru-cache';
+import type { JobChanges } from '../jobs/jobChanges';
 import { AppError, conflict, rateLimited, unauthenticated } from '../errors';
 import { isUniqueViolation } from '../db';
 import type { User } from '../models';
@@ -37,12 +38,19 @@ export const FIRST_QUOTA_RESET = `DATE_TRUNC('month', NOW() AT TIME ZONE 'UTC') 
 
 /**
  * SESSION_CACHE_MS: how long an API process may vouch for a session it has looked up without
- * asking the database again (off by default). It saves a polling client's session query on every
- * poll, at a price: a logout revokes the token at once in the process that served it but only
- * within the bound in other API processes, and a deactivated user or a plan changed elsewhere is
- * seen within the bound too (a user who just upgraded may be refused a team feature for that
- * long). An expired session is never answered from the cache.
+ * asking the database again; it saves a polling client's session query on every poll. A cached
+ * session is forgotten the moment the database says it or its user changed (NOTIFY auth_changed,
+ * migration 011: a logout in any process, a deactivation, a new plan), so the bound only matters
+ * if that notification is lost: while the listening connection is down every cached session is
+ * dropped every few seconds, and a change that commits during the very first lookup may be seen
+ * that much later. An expired session is never answered from the cache.
  */
+export const AUTH_CHANGED = 'auth_changed';
+
+interface CachedSession {
+  auth: AuthContext;
+  stopWatching: Array<() => void>;
+}
 
 // Every column of User, listed because a prepared statement must not select `*`: a column added
 // by a migration would make it fail ("cached plan must not change result type") until reconnect.
@@ -72,7 +80,7 @@ const BAD_CREDENTIALS = 'Invalid email or password';
 
 export class Accounts {
   /** Session token hash → the caller it resolved to, when SESSION_CACHE_MS is set. */
-  private readonly sessions: LRUCache<string, AuthContext> | null;
+  private readonly sessions: LRUCache<string, CachedSession> | null;
   /** Counts logouts, so a lookup that raced one does not put the revoked session back in the cache. */
   private revocations = 0;
 
@@ -81,8 +89,19 @@ export class Accounts {
     private readonly throttle: LoginThrottle,
     private readonly sessionTtlDays: number,
     private readonly sessionCacheMs = 0,
+    /** Changes to sessions and users (channel AUTH_CHANGED); without it nothing is cached. */
+    private readonly authChanges: JobChanges | null = null,
   ) {
-    this.sessions = sessionCacheMs > 0 ? new LRUCache({ max: 10_000, ttl: sessionCacheMs }) : null;
+    this.sessions =
+      sessionCacheMs > 0 && authChanges
+        ? new LRUCache<string, CachedSession>({
+            max: 10_000,
+            ttl: sessionCacheMs,
+            dispose: (entry) => {
+              for (const stop of entry.stopWatching) stop();
+            },
+          })
+        : null;
   }
 
   async register(input: { email: string; password: string; name?: string | null }, meta: RequestMeta) {
@@ -132,14 +151,14 @@ export class Accounts {
     await this.knex('sessions').where({ id: sessionId }).delete();
     this.revocations++;
     if (!this.sessions) return;
-    for (const [hash, auth] of this.sessions.entries()) if (auth.sessionId === sessionId) this.sessions.delete(hash);
+    for (const [hash, entry] of this.sessions.entries()) if (entry.auth.sessionId === sessionId) this.sessions.delete(hash);
   }
 
   /** The signed-in user behind a session token, or null when it is unknown, expired or revoked. */
   async fromSessionToken(token: string): Promise<AuthContext | null> {
     const tokenHash = sha256Hex(token);
     const cached = this.sessions?.get(tokenHash);
-    if (cached) return cached;
+    if (cached) return cached.auth;
     const revocations = this.revocations;
     // A named (prepared) statement: this runs for nearly every request, so PostgreSQL plans it once per connection.
     const { rows } = await this.knex
@@ -154,8 +173,23 @@ export class Accounts {
     const { session_id, session_expires_at, ...user } = rows[0];
     const auth: AuthContext = { user, via: 'session', sessionId: session_id };
     const ttl = Math.min(this.sessionCacheMs, session_expires_at.getTime() - Date.now());
-    if (revocations === this.revocations && ttl > 0) this.sessions?.set(tokenHash, auth, { ttl });
+    if (this.sessions && ttl > 0) await this.remember(tokenHash, auth, ttl, revocations);
     return auth;
+  }
+
+  /** Caches a looked-up session until its row or its user's changes (or `ttl` passes). */
+  private async remember(tokenHash: string, auth: AuthContext, ttl: number, revocations: number) {
+    const forget = { changed: () => this.sessions?.delete(tokenHash), closed: () => this.sessions?.delete(tokenHash) };
+    const stopWatching = await Promise.all([
+      this.authChanges!.watch(`session:${auth.sessionId}`, forget),
+      this.authChanges!.watch(`user:${auth.user.id}`, forget),
+    ]).catch(() => null); // shutting down: just do not cache
+    if (!stopWatching) return;
+    if (revocations !== this.revocations) {
+      for (const stop of stopWatching) stop();
+      return;
+    }
+    this.sessions?.set(tokenHash, { auth, stopWatching }, { ttl });
   }
 
   /** Seed query 3.2: the caller's quota. */

@@ -1,11 +1,14 @@
 import assert from 'node:assert/strict';
-// The cache is off by default; these tests turn it on and hold it to its promises.
-const SESSION_CACHE_MS = 5_000;
+// A cache that would keep a session a minute: changes must still be seen within moments.
+const SESSION_CACHE_MS = 60_000;
+// A notification's trip from PostgreSQL to the API process, with room for a busy machine.
+const NOTIFIED_WITHIN_MS = 3_000;
 import { call, registerUser, startTestApi, type TestApi } from '../helpers/api';
 
 /**
- * With SESSION_CACHE_MS set, an API process remembers the sessions it has looked up, so a polling
- * client does not cost a session query per poll. These are the promises that cache must keep.
+ * An API process remembers the sessions it has looked up (SESSION_CACHE_MS), so a polling client
+ * does not cost a session query per poll, and forgets one as soon as the database says it or its
+ * user changed. These are the promises that cache must keep.
  */
 describe('sessions while a client polls its job', function () {
   this.timeout(60_000);
@@ -55,22 +58,38 @@ describe('sessions while a client polls its job', function () {
     assert.equal(after.body.error.code, 'UNAUTHENTICATED');
   });
 
-  it('refuses a token logged out through another API process within SESSION_CACHE_MS', async () => {
+  it('refuses a token logged out through another API process within moments', async () => {
     const { token, poll } = await pollingUser('elsewhere');
     assert.equal((await poll(api.url)).status, 200);
     assert.equal((await poll(other.url)).status, 200);
     assert.equal((await call(other.url, 'POST', '/v1/auth/logout', { token })).status, 204);
     assert.equal((await poll(other.url)).status, 401, 'at once where the logout happened');
-    const ms = await msUntilRefused(() => poll(api.url), SESSION_CACHE_MS + 1000);
-    assert.ok(ms <= SESSION_CACHE_MS + 1000, `refused after ${ms} ms`);
+    const ms = await msUntilRefused(() => poll(api.url), NOTIFIED_WITHIN_MS);
+    assert.ok(ms <= NOTIFIED_WITHIN_MS, `refused after ${ms} ms`);
   });
 
-  it('refuses a deactivated user within SESSION_CACHE_MS, though they were polling', async () => {
+  it('refuses a deactivated user within moments, though they were polling', async () => {
     const { user, poll } = await pollingUser('deactivated');
     assert.equal((await poll()).status, 200);
     await api.knex('users').where({ id: user.id }).update({ is_active: false });
-    const ms = await msUntilRefused(() => poll(), SESSION_CACHE_MS + 1000);
-    assert.ok(ms <= SESSION_CACHE_MS + 1000, `refused after ${ms} ms`);
+    const ms = await msUntilRefused(() => poll(), NOTIFIED_WITHIN_MS);
+    assert.ok(ms <= NOTIFIED_WITHIN_MS, `refused after ${ms} ms`);
+  });
+
+  it('sees a plan changed elsewhere (a Stripe event in the worker) within moments', async () => {
+    const { token, user, poll } = await pollingUser('upgraded');
+    assert.equal((await poll()).status, 200);
+    const before = await call(api.url, 'POST', '/v1/api-keys', { token, body: { name: 'ci' } });
+    assert.equal(before.status, 403, 'API keys need the team plan');
+    await api.knex('users').where({ id: user.id }).update({ plan: 'team' });
+    const started = Date.now();
+    for (;;) {
+      const r = await call(api.url, 'POST', '/v1/api-keys', { token, body: { name: 'ci' } });
+      if (r.status === 201) break;
+      assert.equal(r.status, 403);
+      assert.ok(Date.now() - started < NOTIFIED_WITHIN_MS, `the upgrade was not seen within ${NOTIFIED_WITHIN_MS} ms`);
+      await new Promise((res) => setTimeout(res, 100));
+    }
   });
 
   it('refuses a session the moment it expires, even one used a moment before', async () => {

@@ -25,18 +25,23 @@ export async function startTestApi(env: Record<string, string> = {}): Promise<Te
   const config = loadConfig({
     ...process.env,
     LOG_LEVEL: 'silent',
+    // Tests change rows behind the API's back and read them through it at once; a cached session
+    // would see such a change a notification's trip later. test/api/sessions.test.ts holds the
+    // cache (on by default in production) to its promises.
+    SESSION_CACHE_MS: '0',
     DATABASE_URL: dbUrl,
     TEMPORAL_ADDRESS: temporalEnv?.address ?? env.TEMPORAL_ADDRESS,
     ...env,
   });
   const temporal = new TemporalGateway(config.temporalAddress, config.TEMPORAL_NAMESPACE, config.TEMPORAL_TASK_QUEUE);
-  const { app } = createApi({ config, knex, temporal, logger: createLogger('silent') });
+  const { app, close: closeApi } = createApi({ config, knex, temporal, logger: createLogger('silent') });
   const server: Server = await new Promise((resolve) => {
     const s = app.listen(0, '127.0.0.1', () => resolve(s));
   });
   const close = async () => {
     server.closeAllConnections();
     await new Promise((r) => server.close(r));
+    await closeApi();
     await temporal.close();
   };
   onTeardown(close);
