@@ -59,11 +59,14 @@ export class ProviderLanes {
 
   /**
    * Lines of one job to keep in flight: enough for the job alone to fill the largest lane among
-   * its `providers`, within `perJobCap` (SYNTH_CONCURRENCY) when that is set.
+   * its `providers`, within `perJobCap` (SYNTH_CONCURRENCY) when that is set. A few more than the
+   * lane holds wait in it with their claims made, so a freed slot is taken at once instead of
+   * after the workflow has heard of the finished line and scheduled the next (tens of ms a line).
    */
   concurrencyFor(providers: string[], perJobCap: number | undefined): number {
     const lane = Math.max(1, ...providers.map((p) => this.capOf(p) ?? perJobCap ?? 1));
-    return Math.min(perJobCap ?? lane, lane);
+    const waiting = Math.ceil(lane / 4) + 1;
+    return Math.min(perJobCap ?? lane + waiting, lane + waiting);
   }
 
   /**
