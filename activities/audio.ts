@@ -73,7 +73,7 @@ export function createAudioActivities({ knex, storage, providers, config }: Acti
           speakToStorage(
             storage,
             { key, text, language, speed: Number(job.speed), voice, signal: Context.current().cancellationSignal },
-            { lanes, ticket: { userId: job.user_id, jobId: null, jobCreatedAt: new Date(job.created_at) } },
+            { lanes, ticket: { userId: job.user_id, jobId: job.id, jobCreatedAt: new Date(job.created_at), jobCap: config.SYNTH_CONCURRENCY ?? null } },
           ),
         );
         ref = { index: a.index, key, duration: spoken.duration, chars: spoken.characters, provider: voice.provider.name, apiCost: spoken.apiCost };

@@ -187,7 +187,12 @@ export function createPodcastActivities({ knex, storage, providers, config, logg
         };
       } else {
         const signal = Context.current().cancellationSignal;
-        const ticket = { userId: row.user_id, jobId: a.jobId, jobCreatedAt: new Date(row.job_created_at ?? Date.now()) };
+        const ticket = {
+          userId: row.user_id,
+          jobId: a.jobId,
+          jobCreatedAt: new Date(row.job_created_at ?? Date.now()),
+          jobCap: config.SYNTH_CONCURRENCY ?? null,
+        };
         const spoken = await classified(() =>
           speakToStorage(storage, { key, text: line.text, language: row.language, speed: 1, voice, signal }, { lanes, ticket }),
         );

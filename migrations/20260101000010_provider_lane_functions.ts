@@ -10,10 +10,15 @@ import type { Knex } from 'knex';
  *   slot, and their user_rank: 1 + the user's unfinished podcast jobs older than them (read from
  *   the jobs, not the claims, so it does not change between one line's claim and the next).
  * - provider_lane_grant: under the lane's lock, drops expired claims and, unless the lane is
- *   paused, grants free slots by user_rank, then job age, then claim age; each grant is NOTIFYed
- *   on provider_capacity_granted (src/capacity/providerLanes.ts) with the claim id.
+ *   paused, grants free slots by user_rank, then job age, then claim age, never more at once to
+ *   one job than its claims' job_cap (SYNTH_CONCURRENCY; a job may keep more lines waiting than
+ *   it may speak, so a freed slot is taken at once); each grant is NOTIFYed on
+ *   provider_capacity_granted (src/capacity/providerLanes.ts) with the claim id.
  */
 export async function up(knex: Knex): Promise<void> {
+  await knex.schema.alterTable('provider_capacity', (t) => {
+    t.integer('job_cap');
+  });
   await knex.raw(`
     CREATE VIEW provider_lane_jobs AS
     SELECT c.provider, c.user_id, c.job_id, c.job_created_at,
@@ -37,11 +42,16 @@ export async function up(knex: Knex): Promise<void> {
       END IF;
       FOR granted IN
         WITH held AS (SELECT count(*)::int AS n FROM provider_capacity WHERE provider = p_provider AND granted_at IS NOT NULL),
+             speaking AS (SELECT job_id, count(*)::int AS n FROM provider_capacity
+                           WHERE provider = p_provider AND granted_at IS NOT NULL AND job_id IS NOT NULL GROUP BY job_id),
+             waiting AS (SELECT c.*, row_number() OVER (PARTITION BY c.job_id ORDER BY c.created_at, c.id) AS nth
+                           FROM provider_capacity c WHERE c.provider = p_provider AND c.granted_at IS NULL),
              next AS (
-               SELECT c.id FROM provider_capacity c
+               SELECT c.id FROM waiting c
                  JOIN provider_lane_jobs w ON w.provider = c.provider AND w.user_id = c.user_id
                   AND w.job_id IS NOT DISTINCT FROM c.job_id AND w.job_created_at = c.job_created_at
-                WHERE c.provider = p_provider AND c.granted_at IS NULL
+                 LEFT JOIN speaking s ON s.job_id = c.job_id
+                WHERE c.job_cap IS NULL OR c.job_id IS NULL OR COALESCE(s.n, 0) + c.nth <= c.job_cap
                 ORDER BY w.user_rank, w.job_created_at, c.created_at, c.id
                 LIMIT GREATEST(0, p_cap - (SELECT n FROM held)))
         UPDATE provider_capacity SET granted_at = NOW() FROM next WHERE provider_capacity.id = next.id RETURNING provider_capacity.id
@@ -53,12 +63,13 @@ export async function up(knex: Knex): Promise<void> {
     $$`);
   // The lock comes first in both: a grant changes other lines' claims.
   await knex.raw(`
-    CREATE FUNCTION provider_lane_claim(p_id uuid, p_provider text, p_user uuid, p_job uuid, p_job_created_at timestamptz, p_expires_at timestamptz, p_cap int)
-    RETURNS boolean LANGUAGE plpgsql AS $$
+    CREATE FUNCTION provider_lane_claim(
+      p_id uuid, p_provider text, p_user uuid, p_job uuid, p_job_created_at timestamptz, p_job_cap int, p_expires_at timestamptz, p_cap int
+    ) RETURNS boolean LANGUAGE plpgsql AS $$
     BEGIN
       PERFORM pg_advisory_xact_lock(hashtext('provider-lane:' || p_provider));
-      INSERT INTO provider_capacity (id, provider, user_id, job_id, job_created_at, expires_at)
-      VALUES (p_id, p_provider, p_user, p_job, p_job_created_at, p_expires_at);
+      INSERT INTO provider_capacity (id, provider, user_id, job_id, job_created_at, job_cap, expires_at)
+      VALUES (p_id, p_provider, p_user, p_job, p_job_created_at, p_job_cap, p_expires_at);
       RETURN p_id IN (SELECT provider_lane_grant(p_provider, p_cap));
     END
     $$`);
@@ -74,7 +85,10 @@ export async function up(knex: Knex): Promise<void> {
 
 export async function down(knex: Knex): Promise<void> {
   await knex.raw('DROP FUNCTION provider_lane_release(uuid, text, int)');
-  await knex.raw('DROP FUNCTION provider_lane_claim(uuid, text, uuid, uuid, timestamptz, timestamptz, int)');
+  await knex.raw('DROP FUNCTION provider_lane_claim(uuid, text, uuid, uuid, timestamptz, int, timestamptz, int)');
   await knex.raw('DROP FUNCTION provider_lane_grant(text, int)');
   await knex.raw('DROP VIEW provider_lane_jobs');
+  await knex.schema.alterTable('provider_capacity', (t) => {
+    t.dropColumn('job_cap');
+  });
 }

@@ -20,8 +20,11 @@ export const CAPACITY_GRANTED = 'provider_capacity_granted';
 
 export interface LaneTicket {
   userId: string;
+  /** The podcast job, or the audio (text to speech) the line belongs to. */
   jobId: string | null;
   jobCreatedAt: Date;
+  /** At most this many of the job's lines hold slots at once (SYNTH_CONCURRENCY; null: no cap). */
+  jobCap: number | null;
 }
 
 export interface LaneOptions {
@@ -59,14 +62,15 @@ export class ProviderLanes {
 
   /**
    * Lines of one job to keep in flight: enough for the job alone to fill the largest lane among
-   * its `providers`, within `perJobCap` (SYNTH_CONCURRENCY) when that is set. A few more than the
-   * lane holds wait in it with their claims made, so a freed slot is taken at once instead of
-   * after the workflow has heard of the finished line and scheduled the next (tens of ms a line).
+   * its `providers`, or its `perJobCap` (SYNTH_CONCURRENCY, which the lane enforces through the
+   * ticket's jobCap), plus a few that wait in the lane with their claims made, so a freed slot is
+   * taken at once instead of after the workflow has heard of the finished line and scheduled the
+   * next (tens of milliseconds a line).
    */
   concurrencyFor(providers: string[], perJobCap: number | undefined): number {
     const lane = Math.max(1, ...providers.map((p) => this.capOf(p) ?? perJobCap ?? 1));
-    const waiting = Math.ceil(lane / 4) + 1;
-    return Math.min(perJobCap ?? lane + waiting, lane + waiting);
+    const speaking = Math.min(perJobCap ?? lane, lane);
+    return speaking + Math.ceil(speaking / 4) + 1;
   }
 
   /**
@@ -112,12 +116,13 @@ export class ProviderLanes {
   }
 
   private async waitForGrant(provider: string, cap: number, id: string, ticket: LaneTicket, hooks: { signal?: AbortSignal; onWait?: () => void }) {
-    const { rows } = await this.knex.raw<{ rows: Array<{ granted: boolean }> }>('SELECT provider_lane_claim(?, ?, ?, ?, ?, ?, ?) AS granted', [
+    const { rows } = await this.knex.raw<{ rows: Array<{ granted: boolean }> }>('SELECT provider_lane_claim(?, ?, ?, ?, ?, ?, ?, ?) AS granted', [
       id,
       provider,
       ticket.userId,
       ticket.jobId,
       ticket.jobCreatedAt,
+      ticket.jobCap,
       this.expiry(),
       cap,
     ]);

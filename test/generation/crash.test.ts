@@ -28,7 +28,8 @@ describe('a worker killed mid-synthesis', function () {
   });
 
   async function startWorkerProcess(): Promise<ChildProcess> {
-    const child = await spawnWorker(stack, { OPENAI_API_KEY: 'sk-test', OPENAI_BASE_URL: openai.url });
+    // The worker plans each job's concurrency: two lines at a time, so the kill falls mid-synthesis.
+    const child = await spawnWorker(stack, { OPENAI_API_KEY: 'sk-test', OPENAI_BASE_URL: openai.url, SYNTH_CONCURRENCY: '2' });
     workers.push(child);
     return child;
   }
