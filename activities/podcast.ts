@@ -1,6 +1,7 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { Context, heartbeat } from '@temporalio/activity';
+import { lineDuration } from '../src/audio/duration';
 import { stitch } from '../src/audio/ffmpeg';
 import { endJob, lineProgressRecorder, lockUnfinishedJob, markCompleted, markDraft, recordProgress, recordStage } from '../src/jobs/podcastJob';
 import { removeSegmentsIfExpired, segmentPrefix } from '../src/jobs/podcastSegments';
@@ -185,6 +186,11 @@ export function createPodcastActivities({ knex, storage, providers, config, logg
           provider: existing.provider,
           apiCost: existing.api_cost,
         };
+      } else if (await storage.exists(key)) {
+        // Bought and stored by an attempt that died before recording it (the key names exactly
+        // this line's sound): measured and recorded, never bought again. Its price went unrecorded.
+        const duration = await withTempDir(async (dir) => lineDuration((await localCopies(storage, [key], dir))[0]!));
+        ref = { index: a.index, key, duration, chars: [...line.text].length, provider: voice.provider.name, apiCost: null };
       } else {
         const signal = Context.current().cancellationSignal;
         const ticket = {

@@ -60,6 +60,9 @@ export interface LoggedRequest {
   /** When the request arrived and when its response ended (ms since the epoch). */
   receivedAt?: number;
   finishedAt?: number;
+  /** The status answered, and whether the response was sent in full (false: the client went away first). */
+  status?: number;
+  complete?: boolean;
 }
 
 export class FakeState {
@@ -79,6 +82,8 @@ export class FakeState {
     res.once('close', () => {
       this.inFlight -= 1;
       entry.finishedAt = Date.now();
+      entry.status = res.statusCode;
+      entry.complete = res.writableFinished;
     });
   }
 

@@ -62,8 +62,33 @@ function roughTokens(text: string): number {
   return Math.max(1, Math.ceil(text.length / 4));
 }
 
-export async function startFakeOpenAi(opts: { latencyMs?: number; apiKey?: string; maxConcurrentSpeech?: number } = {}): Promise<FakeOpenAi> {
+/** A small seeded generator (mulberry32), so a run's random faults can be replayed. */
+function seededRandom(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+export interface FakeOpenAiOptions {
+  latencyMs?: number;
+  apiKey?: string;
+  maxConcurrentSpeech?: number;
+  /**
+   * An unreliable provider: this fraction (0–1) of speech requests is answered, at random, half
+   * with 500 and half with 429 and Retry-After: 1. Drawn from `seed`, so a run can be replayed.
+   */
+  speechFaultRate?: number;
+  seed?: number;
+}
+
+export async function startFakeOpenAi(opts: FakeOpenAiOptions = {}): Promise<FakeOpenAi> {
   const state = new FakeState();
+  const random = seededRandom(opts.seed ?? 1);
   let chatHandler: ChatHandler = () => ({});
   let speechInFlight = 0;
   let rateLimited = 0;
@@ -82,6 +107,11 @@ export async function startFakeOpenAi(opts: { latencyMs?: number; apiKey?: strin
     res.setHeader('x-request-id', `req_${randomUUID().replace(/-/g, '')}`);
 
     if (await applyFault(state, path, res)) return;
+    if (opts.speechFaultRate && path === '/v1/audio/speech' && random() < opts.speechFaultRate) {
+      if (random() < 0.5) send(res, 500, openAiError('The server had an error while processing your request. Sorry about that!', 'server_error'));
+      else send(res, 429, openAiError('Rate limit reached for requests', 'requests', null, 'rate_limit_exceeded'), { 'retry-after': '1' });
+      return;
+    }
     // Like a provider's concurrency limit: requests beyond it are refused with 429 and Retry-After.
     if (opts.maxConcurrentSpeech && path === '/v1/audio/speech' && speechInFlight >= opts.maxConcurrentSpeech) {
       rateLimited += 1;

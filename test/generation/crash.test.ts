@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
 import type { ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
 import { call, registerUser } from '../helpers/api';
 import { pollJob } from '../helpers/generation';
 import { eventually, startTestStack, type TestStack } from '../helpers/stack';
@@ -22,10 +24,11 @@ describe('a worker killed mid-synthesis', function () {
       { worker: false },
     );
   });
-  after(async () => {
+  afterEach(() => {
     for (const w of workers) if (w.exitCode === null) w.kill('SIGKILL');
-    await openai.close();
+    workers.length = 0;
   });
+  after(() => openai.close());
 
   async function startWorkerProcess(): Promise<ChildProcess> {
     // The worker plans each job's concurrency: two lines at a time, so the kill falls mid-synthesis.
@@ -86,5 +89,59 @@ describe('a worker killed mid-synthesis', function () {
     assert.ok(u);
     assert.equal(u.quota_used, Math.ceil(podcast.duration!));
     assert.equal(u.quota_reserved, 0);
+  });
+
+  it('does not buy again a line whose audio was stored but not yet recorded when the worker died', async () => {
+    openai.reset();
+    const lines = Array.from({ length: 6 }, (_, i) => ({ role: i % 2 ? 'guest' : 'host', text: `Line ${i + 1}, stored just before the crash.` }));
+    openai.setChatHandler(() => ({ lines }));
+    const worker = await startWorkerProcess();
+    const { token } = await registerUser(stack, 'crash-stored');
+    const res = await call(stack.url, 'POST', '/v1/podcasts', {
+      token,
+      body: {
+        sourceType: 'topic',
+        sourceContent: 'Crash safety',
+        targetDuration: 60,
+        language: 'en-US',
+        hostVoiceId: 'openai-alloy',
+        guestVoiceId: 'openai-echo',
+      },
+    });
+    assert.equal(res.status, 202, JSON.stringify(res.body));
+    const podcastId = res.body.podcast.id;
+
+    // Recording a line waits on this lock (as it may wait on a busy database), after its audio is stored.
+    const lock = await stack.knex.transaction();
+    try {
+      await lock.raw('LOCK TABLE podcast_segments IN EXCLUSIVE MODE');
+      const dir = path.join(stack.storageDir, 'podcasts', podcastId, 'segments');
+      const stored = await eventually(
+        async () => {
+          const files = fs.existsSync(dir) ? fs.readdirSync(dir).filter((f) => !f.startsWith('.')) : [];
+          // SYNTH_CONCURRENCY is 2: two lines stored, and none other starts while they wait.
+          return files.length >= 2 ? files : undefined;
+        },
+        60_000,
+        'lines to be stored',
+      );
+      assert.equal((await stack.knex('podcast_segments').where({ podcast_id: podcastId })).length, 0, 'no line recorded yet');
+      worker.kill('SIGKILL');
+      await new Promise((r) => worker.once('exit', r));
+      // The dead worker's waiting inserts go with it, as if it had died before sending them.
+      await stack.knex.raw(
+        `SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+          WHERE datname = current_database() AND wait_event_type = 'Lock' AND query ILIKE 'insert into "podcast_segments"%'`,
+      );
+      assert.ok(stored.length < lines.length, 'the kill happened mid-synthesis');
+    } finally {
+      await lock.rollback();
+    }
+
+    await startWorkerProcess();
+    const { job } = await pollJob(stack, token, podcastId, 120_000);
+    assert.equal(job.status, 'completed', JSON.stringify(job));
+    const bought = openai.requests.filter((r) => r.path === '/v1/audio/speech' && r.status === 200 && r.complete).map((r) => r.body.input as string);
+    for (const line of lines) assert.equal(bought.filter((t) => t === line.text).length, 1, `"${line.text}" was bought once`);
   });
 });

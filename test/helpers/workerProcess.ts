@@ -5,22 +5,52 @@ import { testTemporal } from './temporal';
 
 /**
  * The real worker entry point as its own process on the stack's database, Temporal, task queue and
- * storage, configured like production by environment; `env` adds to it.
+ * storage, configured like production by environment; `env` adds to it. With `untilRunning`, it
+ * resolves only once the worker polls its task queue (start-up bundles the workflows: seconds).
  */
-export async function startWorkerProcess(stack: TestStack, env: Record<string, string>): Promise<ChildProcess> {
+export async function startWorkerProcess(stack: TestStack, env: Record<string, string>, opts: { untilRunning?: boolean } = {}): Promise<ChildProcess> {
   const temporal = await testTemporal();
   const root = path.resolve(__dirname, '../..');
-  return spawn(process.execPath, ['--import', 'tsx', path.join(root, 'src/bin/worker.ts')], {
+  const child = spawn(process.execPath, ['--import', 'tsx', path.join(root, 'src/bin/worker.ts')], {
     cwd: root,
     env: {
       ...process.env,
-      LOG_LEVEL: 'warn',
+      LOG_LEVEL: opts.untilRunning ? 'info' : 'warn',
       DATABASE_URL: stack.databaseUrl,
       TEMPORAL_ADDRESS: temporal.address,
       TEMPORAL_TASK_QUEUE: stack.taskQueue,
       STORAGE_DIR: stack.storageDir,
       ...env,
     },
-    stdio: ['ignore', 'ignore', 'inherit'],
+    stdio: ['ignore', opts.untilRunning ? 'pipe' : 'ignore', 'inherit'],
+  });
+  if (opts.untilRunning) await untilRunning(child);
+  return child;
+}
+
+/** Reads the worker's JSON log until it says it runs; the rest of its log is dropped. */
+function untilRunning(child: ChildProcess): Promise<void> {
+  const out = child.stdout!;
+  return new Promise((resolve, reject) => {
+    let pending = '';
+    const onData = (chunk: Buffer) => {
+      pending += chunk.toString('utf8');
+      const lines = pending.split('\n');
+      pending = lines.pop()!;
+      if (!lines.some((l) => l.includes('"msg":"worker running"'))) return;
+      done();
+      resolve();
+    };
+    const onExit = (code: number | null, signal: string | null) => {
+      done();
+      reject(new Error(`the worker exited before it ran (${signal ?? code})`));
+    };
+    const done = () => {
+      out.off('data', onData);
+      child.off('exit', onExit);
+      out.resume();
+    };
+    out.on('data', onData);
+    child.once('exit', onExit);
   });
 }
