@@ -43,6 +43,8 @@ export class AimakeWorker {
           ...(lane !== 'bookkeeping' ? {} : opts.workflowBundle ? { workflowBundle: opts.workflowBundle } : { workflowsPath: require.resolve('../workflows') }),
           activities,
           maxConcurrentActivityTaskExecutions: slots[lane],
+          // A dead worker's workflows move to another after this (SDK default 10 s).
+          stickyQueueScheduleToStartTimeout: '3s',
           // A cancel reaches a running activity only with a heartbeat's answer; the SDK's default
           // throttle (80 % of the heartbeat timeout) would let a canceled line speak on for 24 s.
           maxHeartbeatThrottleInterval: '1s',
