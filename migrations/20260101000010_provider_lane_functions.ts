@@ -10,7 +10,9 @@ import type { Knex } from 'knex';
  *   slot, and their user_rank: 1 + the user's unfinished podcast jobs older than them (read from
  *   the jobs, not the claims, so it does not change between one line's claim and the next).
  * - provider_lane_grant: under the lane's lock, drops expired claims and, unless the lane is
- *   paused, grants free slots by user_rank, then job age, then claim age, never more at once to
+ *   paused, grants free slots by user_rank, then to the user holding the fewest slots and, among
+ *   those, the one served longest ago (provider_lane_users), so the users' current jobs share the
+ *   lane evenly; then by job age and claim age, never more at once to
  *   one job than its claims' job_cap (SYNTH_CONCURRENCY; a job may keep more lines waiting than
  *   it may speak, so a freed slot is taken at once); each grant is NOTIFYed on
  *   provider_capacity_granted (src/capacity/providerLanes.ts) with the claim id.
@@ -18,6 +20,14 @@ import type { Knex } from 'knex';
 export async function up(knex: Knex): Promise<void> {
   await knex.schema.alterTable('provider_capacity', (t) => {
     t.integer('job_cap');
+  });
+  // When each user was last granted a slot of each lane: among users holding as many slots, the
+  // one served longest ago goes first (one row per user and provider).
+  await knex.schema.createTable('provider_lane_users', (t) => {
+    t.string('provider', 20).notNullable();
+    t.uuid('user_id').notNullable();
+    t.timestamp('last_granted_at', { useTz: true }).notNullable();
+    t.primary(['provider', 'user_id']);
   });
   await knex.raw(`
     CREATE VIEW provider_lane_jobs AS
@@ -44,21 +54,30 @@ export async function up(knex: Knex): Promise<void> {
         WITH held AS (SELECT count(*)::int AS n FROM provider_capacity WHERE provider = p_provider AND granted_at IS NOT NULL),
              speaking AS (SELECT job_id, count(*)::int AS n FROM provider_capacity
                            WHERE provider = p_provider AND granted_at IS NOT NULL AND job_id IS NOT NULL GROUP BY job_id),
-             waiting AS (SELECT c.*, row_number() OVER (PARTITION BY c.job_id ORDER BY c.created_at, c.id) AS nth
+             held_by_user AS (SELECT user_id, count(*)::int AS n FROM provider_capacity
+                               WHERE provider = p_provider AND granted_at IS NOT NULL GROUP BY user_id),
+             waiting AS (SELECT c.*, row_number() OVER (PARTITION BY c.job_id ORDER BY c.created_at, c.id) AS nth,
+                                row_number() OVER (PARTITION BY c.user_id ORDER BY c.job_created_at, c.created_at, c.id) AS nth_of_user
                            FROM provider_capacity c WHERE c.provider = p_provider AND c.granted_at IS NULL),
              next AS (
                SELECT c.id FROM waiting c
                  JOIN provider_lane_jobs w ON w.provider = c.provider AND w.user_id = c.user_id
                   AND w.job_id IS NOT DISTINCT FROM c.job_id AND w.job_created_at = c.job_created_at
                  LEFT JOIN speaking s ON s.job_id = c.job_id
+                 LEFT JOIN held_by_user h ON h.user_id = c.user_id
+                 LEFT JOIN provider_lane_users lu ON lu.provider = c.provider AND lu.user_id = c.user_id
                 WHERE c.job_cap IS NULL OR c.job_id IS NULL OR COALESCE(s.n, 0) + c.nth <= c.job_cap
-                ORDER BY w.user_rank, w.job_created_at, c.created_at, c.id
+                ORDER BY w.user_rank, COALESCE(h.n, 0) + c.nth_of_user, lu.last_granted_at NULLS FIRST, w.job_created_at, c.created_at, c.id
                 LIMIT GREATEST(0, p_cap - (SELECT n FROM held)))
         UPDATE provider_capacity SET granted_at = NOW() FROM next WHERE provider_capacity.id = next.id RETURNING provider_capacity.id
       LOOP
         PERFORM pg_notify('provider_capacity_granted', granted::text);
         RETURN NEXT granted;
       END LOOP;
+      INSERT INTO provider_lane_users (provider, user_id, last_granted_at)
+      SELECT DISTINCT ON (user_id) provider, user_id, granted_at FROM provider_capacity
+       WHERE provider = p_provider AND granted_at = NOW()
+      ON CONFLICT (provider, user_id) DO UPDATE SET last_granted_at = EXCLUDED.last_granted_at;
     END
     $$`);
   // The lock comes first in both: a grant changes other lines' claims.
@@ -88,6 +107,7 @@ export async function down(knex: Knex): Promise<void> {
   await knex.raw('DROP FUNCTION provider_lane_claim(uuid, text, uuid, uuid, timestamptz, int, timestamptz, int)');
   await knex.raw('DROP FUNCTION provider_lane_grant(text, int)');
   await knex.raw('DROP VIEW provider_lane_jobs');
+  await knex.schema.dropTable('provider_lane_users');
   await knex.schema.alterTable('provider_capacity', (t) => {
     t.dropColumn('job_cap');
   });

@@ -41,7 +41,7 @@ const EnvSchema = z.object({
   // CPU-bound; operations are backups, reconciliations, housekeeping and Stripe events.
   WORKER_MAX_ACTIVITIES: z.coerce.number().int().min(1).max(10_000).default(50),
   WORKER_MAX_SCRIPT_ACTIVITIES: z.coerce.number().int().min(1).max(10_000).default(20),
-  WORKER_MAX_LINE_ACTIVITIES: z.coerce.number().int().min(1).max(10_000).default(200),
+  WORKER_MAX_LINE_ACTIVITIES: z.coerce.number().int().min(1).max(10_000).default(500),
   WORKER_MAX_MEDIA_ACTIVITIES: z.coerce.number().int().min(1).max(1000).default(os.availableParallelism()),
   WORKER_MAX_OPERATION_ACTIVITIES: z.coerce.number().int().min(1).max(1000).default(8),
 

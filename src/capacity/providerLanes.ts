@@ -8,9 +8,10 @@ import type { Logger } from '../logger';
  * Provider capacity, shared by every worker process through PostgreSQL. A line claims a slot of
  * its provider's lane before it speaks and gives it back after; at most `cap` slots of a provider
  * are held at once, whatever the number of workers. Free slots go to waiting lines in a fair
- * order: every user's first job before anyone's second (one user's ten podcasts cannot starve
- * another user's first), then the oldest job, then the oldest claim; so jobs finish one after
- * another instead of all at the end. Whoever frees a slot grants it, under the lane's advisory
+ * order: every user's oldest unfinished job before anyone's next (one user's ten podcasts cannot
+ * starve another user's first); among those the user holding fewest slots, served longest ago;
+ * then the oldest job, then the oldest claim; so users share the lane evenly and each user's
+ * jobs finish one after another instead of all at the end. Whoever frees a slot grants it, under the lane's advisory
  * lock, and wakes the grantee with NOTIFY, so waiting costs nothing but a renewal a second per
  * process. Claims are renewed while their line lives and expire otherwise: a worker killed while
  * holding capacity loses it within `ttlMs`. A 429 pauses the whole lane until its Retry-After.
