@@ -16,7 +16,12 @@ async function main() {
   const logger = createLogger(config.LOG_LEVEL, 'worker');
   // Installed once, before any connection; SIGINT/SIGTERM then drain the worker gracefully.
   Runtime.install({
-    logger: new DefaultLogger(config.LOG_LEVEL === 'debug' || config.LOG_LEVEL === 'trace' ? 'DEBUG' : 'WARN'),
+    // The SDK's own messages go through our logger, as JSON lines like everything else.
+    logger: new DefaultLogger(config.LOG_LEVEL === 'debug' || config.LOG_LEVEL === 'trace' ? 'DEBUG' : 'WARN', ({ level, message, meta }) => {
+      // The activity-only lanes (workflows/taskQueues.ts) poll no workflow tasks, by design.
+      if (message.startsWith('No workflows registered')) return;
+      logger[level.toLowerCase() as Lowercase<typeof level>](meta ?? {}, message);
+    }),
     ...(config.WORKER_METRICS_ADDRESS ? { telemetryOptions: { metrics: { prometheus: { bindAddress: config.WORKER_METRICS_ADDRESS } } } } : {}),
   });
   const { url, embedded } = await resolveDatabase(config, logger);
