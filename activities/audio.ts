@@ -11,7 +11,7 @@ import { chunkText } from '../src/sources/text';
 import type { SegmentRef } from '../workflows/types';
 import type { ActivityDeps } from './deps';
 import { classified, invalid } from './failures';
-import { contentTypeOf, localCopies, segmentHash, speakToStorage, withTempDir } from './speech';
+import { assertWhole, contentTypeOf, localCopies, segmentHash, speakToStorage, withTempDir } from './speech';
 
 const chunkPrefix = (audioId: string) => `audios/${audioId}/chunks/`;
 const PAUSE_BETWEEN_CHUNKS_MS = 120;
@@ -97,14 +97,20 @@ export function createAudioActivities({ knex, storage, providers, config }: Acti
           dir,
         );
         const out = path.join(dir, `audio.${format}`);
+        const pauses = paths.map((_, i) => (i === paths.length - 1 ? 0 : PAUSE_BETWEEN_CHUNKS_MS));
         const result = await stitch({
-          segments: paths.map((p, i) => ({ path: p, pauseAfterMs: i === paths.length - 1 ? 0 : PAUSE_BETWEEN_CHUNKS_MS })),
+          segments: paths.map((p, i) => ({ path: p, pauseAfterMs: pauses[i]! })),
           outputPath: out,
           format,
           workDir: dir,
           signal: ctx.cancellationSignal,
           onProgress: (fraction) => ctx.heartbeat({ fraction }),
         });
+        assertWhole(
+          result.duration,
+          a.segments.map((s) => s.duration),
+          pauses,
+        );
         await storage.putFile(key, out, contentTypeOf(format));
         return { key, duration: result.duration, bytes: result.bytes, format };
       });

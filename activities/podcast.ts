@@ -17,7 +17,7 @@ import { fetchReadableText } from '../src/sources/url';
 import type { JobStatus, SegmentRef } from '../workflows/types';
 import type { ActivityDeps } from './deps';
 import { classified, invalid } from './failures';
-import { contentTypeOf, localCopies, segmentHash, speakToStorage, withTempDir } from './speech';
+import { assertWhole, contentTypeOf, localCopies, segmentHash, speakToStorage, withTempDir } from './speech';
 
 const sourceKey = (podcastId: string) => `podcasts/${podcastId}/source.txt`;
 const PAUSE_BETWEEN_TURNS_MS = 450;
@@ -251,11 +251,9 @@ export function createPodcastActivities({ knex, storage, providers, config, logg
           },
         );
         const out = path.join(dir, 'podcast.mp3');
+        const pauses = paths.map((_, i): number => (i === paths.length - 1 ? 0 : roles[i] !== roles[i + 1] ? PAUSE_BETWEEN_TURNS_MS : PAUSE_SAME_SPEAKER_MS));
         const result = await stitch({
-          segments: paths.map((p, i) => ({
-            path: p,
-            pauseAfterMs: i === paths.length - 1 ? 0 : roles[i] !== roles[i + 1] ? PAUSE_BETWEEN_TURNS_MS : PAUSE_SAME_SPEAKER_MS,
-          })),
+          segments: paths.map((p, i) => ({ path: p, pauseAfterMs: pauses[i]! })),
           outputPath: out,
           format: 'mp3',
           workDir: dir,
@@ -265,6 +263,11 @@ export function createPodcastActivities({ knex, storage, providers, config, logg
             record(90 + Math.floor(fraction * 9), `Stitching audio (${Math.round(fraction * 100)}%)`);
           },
         });
+        assertWhole(
+          result.duration,
+          a.segments.map((seg) => seg.duration),
+          pauses,
+        );
         await storage.putFile(key, out, contentTypeOf('mp3'));
         return { key, duration: result.duration, bytes: result.bytes };
       });

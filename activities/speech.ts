@@ -1,9 +1,10 @@
 import crypto from 'node:crypto';
-import { Context } from '@temporalio/activity';
+import { ApplicationFailure, Context } from '@temporalio/activity';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { runPool } from '../src/audio/ffmpeg';
+import { spokenAudioProblem, stitchedAudioProblem } from '../src/audio/checks';
 import { lineDuration } from '../src/audio/duration';
 import type { LaneTicket, ProviderLanes } from '../src/capacity/providerLanes';
 import type { ResolvedVoice } from '../src/providers';
@@ -48,8 +49,17 @@ export async function whileHeartbeating<T>(work: () => Promise<T>, everyMs = 500
   }
 }
 
+/** A stitched file that is not its lines and pauses, whole, is never stored nor charged. */
+export function assertWhole(duration: number, lineSeconds: number[], pausesMs: number[]): void {
+  const problem = stitchedAudioProblem(duration, lineSeconds, pausesMs);
+  if (problem) throw ApplicationFailure.create({ type: 'TTS_BAD_AUDIO', message: `Stitching failed: ${problem}`, nonRetryable: true });
+}
+
+/** How often one line is asked for again when its audio fails the check (src/audio/checks.ts). */
+const BAD_AUDIO_ATTEMPTS = 3;
+
 /**
- * Speaks one line or chunk and stores it. Only the provider request holds a slot of its lane
+ * Speaks one line or chunk, checks the audio and stores it. Only the provider request holds a slot of its lane
  * (speakInLane): the slot is free again the moment the audio has arrived, before it is stored.
  */
 export async function speakToStorage(
@@ -60,21 +70,28 @@ export async function speakToStorage(
   return whileHeartbeating(() =>
     withTempDir(async (dir) => {
       const file = path.join(dir, `speech.${args.voice.format}`);
-      const result = await speakInLane(lane.lanes, args.voice.provider.name, lane.ticket, args.signal, () =>
-        args.voice.provider.synthesize({
-          text: args.text,
-          providerVoice: args.voice.providerVoice,
-          language: args.language,
-          speed: args.speed,
-          format: args.voice.format,
-          outputPath: file,
-          signal: args.signal,
-        }),
-      );
-      // Paid audio is stored the moment it arrives; measuring it comes after and spawns nothing.
-      await storage.putFile(args.key, file, contentTypeOf(args.voice.format));
-      const duration = await lineDuration(file, args.signal);
-      return { duration, bytes: result.bytes, characters: result.characters, apiCost: result.apiCost };
+      for (let attempt = 1; ; attempt++) {
+        const result = await speakInLane(lane.lanes, args.voice.provider.name, lane.ticket, args.signal, () =>
+          args.voice.provider.synthesize({
+            text: args.text,
+            providerVoice: args.voice.providerVoice,
+            language: args.language,
+            speed: args.speed,
+            format: args.voice.format,
+            outputPath: file,
+            signal: args.signal,
+          }),
+        );
+        // Checked before it is stored (reading the headers spawns nothing), then stored at once.
+        const duration = await lineDuration(file, args.signal).catch(() => null);
+        const problem = spokenAudioProblem({ duration, text: args.text, language: args.language, speed: args.speed });
+        if (duration !== null && !problem) {
+          await storage.putFile(args.key, file, contentTypeOf(args.voice.format));
+          return { duration, bytes: result.bytes, characters: result.characters, apiCost: result.apiCost };
+        }
+        // Asked again at once; a provider that keeps answering so fails the job, charging nothing.
+        if (attempt >= BAD_AUDIO_ATTEMPTS) throw new ProviderError('TTS_BAD_AUDIO', `The speech provider returned unusable audio: ${problem}`, false);
+      }
     }),
   );
 }

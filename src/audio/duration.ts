@@ -133,16 +133,21 @@ function confirmedFrameAt(buf: Buffer, at: number): Frame | null {
  * The first frame's Xing/Info or VBRI header: its frame count (null without one), and whether the
  * frame is such a header (it holds no audio then).
  */
-function vbrHeader(buf: Buffer, at: number, f: Frame): { frames: number | null; isHeader: boolean } {
+function vbrHeader(buf: Buffer, at: number, f: Frame): { frames: number | null; bytes: number | null; isHeader: boolean } {
   const sideInfo = f.mpeg1 ? (f.mono ? 17 : 32) : f.mono ? 9 : 17;
   const xing = at + 4 + sideInfo;
   if (xing + 8 <= buf.length && ['Xing', 'Info'].includes(buf.toString('latin1', xing, xing + 4))) {
-    const hasFrames = buf.readUInt32BE(xing + 4) & 1 && xing + 12 <= buf.length;
-    return { frames: hasFrames ? buf.readUInt32BE(xing + 8) : null, isHeader: true };
+    const flags = buf.readUInt32BE(xing + 4);
+    const hasFrames = flags & 1 && xing + 12 <= buf.length;
+    const bytesAt = xing + (hasFrames ? 12 : 8);
+    const hasBytes = flags & 2 && bytesAt + 4 <= buf.length;
+    return { frames: hasFrames ? buf.readUInt32BE(xing + 8) : null, bytes: hasBytes ? buf.readUInt32BE(bytesAt) : null, isHeader: true };
   }
   const vbri = at + 36;
-  if (vbri + 18 <= buf.length && buf.toString('latin1', vbri, vbri + 4) === 'VBRI') return { frames: buf.readUInt32BE(vbri + 14), isHeader: true };
-  return { frames: null, isHeader: false };
+  if (vbri + 18 <= buf.length && buf.toString('latin1', vbri, vbri + 4) === 'VBRI') {
+    return { frames: buf.readUInt32BE(vbri + 14), bytes: buf.readUInt32BE(vbri + 10), isHeader: true };
+  }
+  return { frames: null, bytes: null, isHeader: false };
 }
 
 function mp3Duration(buf: Buffer): number | null {
@@ -158,7 +163,10 @@ function mp3Duration(buf: Buffer): number | null {
   if (!first) return null;
 
   const header = vbrHeader(buf, at, first);
-  if (header.frames !== null) return (header.frames * first.samples) / first.sampleRate;
+  // The header describes the whole stream; a file cut short (a provider's truncated answer) holds
+  // fewer bytes than it says, and then only its own frames count.
+  const whole = header.bytes === null || buf.length - at >= header.bytes * 0.9;
+  if (header.frames !== null && whole) return (header.frames * first.samples) / first.sampleRate;
   if (header.isHeader) at += first.bytes;
 
   // No frame count in a header: count every whole frame (a line has a few hundred). After junk
