@@ -1,7 +1,7 @@
 import { z } from 'zod';
-import type { ScriptLlm } from '../providers/llm/openaiChat';
+import { BadJsonError, type JsonCompletionArgs, type ScriptLlm } from '../providers/llm/openaiChat';
 import { ProviderError } from '../providers/tts/types';
-import { speakingRate } from '../sources/text';
+import { chunkText, speakingRate } from '../sources/text';
 
 /**
  * Podcast scripts from an OpenAI-compatible chat model, as structured JSON. Targets longer than
@@ -62,10 +62,56 @@ export const SECTION_SECONDS = 600;
 const SINGLE_CALL_MAX_SECONDS = 900;
 const SOURCE_EXCERPT_CHARS = 24_000;
 
-function parse<T>(schema: z.ZodType<T>, value: unknown): T {
-  const r = schema.safeParse(value);
-  if (!r.success) throw new ProviderError('LLM_BAD_OUTPUT', `The model's JSON did not match the script schema: ${r.error.issues[0]?.message}`, true);
-  return r.data;
+/** Longest line spoken in one piece; longer ones are cut at sentence ends into lines of the same speaker. */
+export const MAX_LINE_CHARS = 600;
+
+/**
+ * An answer the script can use: the model's JSON must be valid, match `schema` and pass `check`.
+ * A bad answer is shown back to the model with what is wrong, once, before the attempt fails
+ * (and the activity's retry asks afresh).
+ */
+async function usableJson<T>(llm: ScriptLlm, schema: z.ZodType<T>, args: JsonCompletionArgs, check: (value: T) => string | null = () => null): Promise<T> {
+  let repair: { answer: string; problem: string } | undefined;
+  for (let attempt = 1; ; attempt++) {
+    let answer: string;
+    let problem: string | null;
+    try {
+      const { value, content } = await llm.completeJson({ ...args, ...(repair ? { repair } : {}) });
+      answer = content;
+      const r = schema.safeParse(value);
+      if (r.success) {
+        problem = check(r.data);
+        if (!problem) return r.data;
+      } else {
+        const issue = r.error.issues[0];
+        problem = `it does not follow the schema (${issue?.path.join('.') || 'the answer'}: ${issue?.message})`;
+      }
+    } catch (err) {
+      if (!(err instanceof BadJsonError)) throw err;
+      answer = err.content;
+      problem = 'it is not valid JSON';
+    }
+    if (attempt >= 2) throw new ProviderError('LLM_BAD_OUTPUT', `The model's answer was not usable, even after a repair: ${problem}`, true);
+    repair = { answer, problem };
+  }
+}
+
+/**
+ * The turns as the voices will speak them: consecutive lines of one speaker joined into one turn
+ * (so host and guest alternate), and turns longer than MAX_LINE_CHARS cut at sentence ends.
+ */
+export function speakableLines(lines: DraftLine[], language: string): DraftLine[] {
+  const turns: DraftLine[] = [];
+  for (const line of lines) {
+    const text = line.text.replace(/\s+/g, ' ').trim();
+    if (!text) continue;
+    const last = turns[turns.length - 1];
+    if (last && last.role === line.role) last.text = `${last.text}${/^(zh|ja|ko)/i.test(language) ? '' : ' '}${text}`;
+    else turns.push({ role: line.role, text });
+  }
+  return turns.flatMap((t) =>
+    t.text.length <= MAX_LINE_CHARS ? [t] : chunkText(t.text, MAX_LINE_CHARS, language).map((text) => ({ role: t.role, text: text.trim() })),
+  );
 }
 
 export interface ScriptRequest {
@@ -100,14 +146,14 @@ export async function writeLlmScript(
   const rate = speakingRate(req.language);
   const system = systemPrompt(req);
   const linesFor = async (seconds: number, focus: string) => {
-    const { value } = await llm.completeJson({
+    const { lines } = await usableJson(llm, LinesSchema, {
       system,
       user: `${sourceBlock(req)}\n\n${focus}\nWrite about ${Math.round(seconds * rate)} characters of dialogue in total (about ${Math.round(seconds / 60)} minutes spoken). Return JSON {"lines":[{"role":"host"|"guest","text":"…"}]}.`,
       schemaName: 'podcast_lines',
       jsonSchema: LINES_JSON_SCHEMA,
       signal: opts.signal,
     });
-    return parse(LinesSchema, value).lines;
+    return speakableLines(lines, req.language);
   };
 
   if (req.targetDurationSec <= SINGLE_CALL_MAX_SECONDS) {
@@ -132,14 +178,14 @@ export async function writeLlmScript(
   return done.flat();
 
   async function outline(count: number) {
-    const { value } = await llm.completeJson({
+    const { sections } = await usableJson(llm, OutlineSchema, {
       system,
       user: `${sourceBlock(req)}\n\nPlan an episode of ${Math.round(req.targetDurationSec / 60)} minutes as exactly ${count} sections, each with a title and the points it covers. Return JSON {"sections":[{"title":"…","points":["…"]}]}.`,
       schemaName: 'podcast_outline',
       jsonSchema: OUTLINE_JSON_SCHEMA,
       signal: opts.signal,
     });
-    const planned = parse(OutlineSchema, value).sections.slice(0, count);
+    const planned = sections.slice(0, count);
     opts.onProgress?.({ outline: planned, done: [] });
     return planned;
   }

@@ -23,11 +23,15 @@ export interface JsonCompletionArgs {
   /** A JSON Schema that satisfies OpenAI's strict mode (additionalProperties: false, all required). */
   jsonSchema: object;
   signal?: AbortSignal;
+  /** A previous answer that was not usable and why: the model is shown both and asked again. */
+  repair?: { answer: string; problem: string };
 }
 
 export interface JsonCompletion {
   /** The parsed JSON the model returned; unvalidated. */
   value: unknown;
+  /** The answer as the model wrote it. */
+  content: string;
   promptTokens: number;
   completionTokens: number;
 }
@@ -38,6 +42,16 @@ export interface ScriptLlm {
 }
 
 const DEFAULT_TIMEOUT_MS = 180_000;
+
+/** The model answered with text that is not JSON; `content` is what it wrote, for a repair. */
+export class BadJsonError extends ProviderError {
+  constructor(
+    message: string,
+    readonly content: string,
+  ) {
+    super('LLM_BAD_OUTPUT', message, true);
+  }
+}
 
 export function createOpenAiScriptLlm(opts: OpenAiScriptLlmOptions): ScriptLlm {
   const model = opts.model ?? 'gpt-4o-mini';
@@ -58,6 +72,12 @@ export function createOpenAiScriptLlm(opts: OpenAiScriptLlmOptions): ScriptLlm {
             messages: [
               { role: 'system', content: args.system },
               { role: 'user', content: args.user },
+              ...(args.repair
+                ? [
+                    { role: 'assistant' as const, content: args.repair.answer },
+                    { role: 'user' as const, content: `That answer cannot be used: ${args.repair.problem}. Answer again, with JSON that follows the schema.` },
+                  ]
+                : []),
             ],
             response_format: {
               type: 'json_schema',
@@ -95,9 +115,9 @@ export function createOpenAiScriptLlm(opts: OpenAiScriptLlmOptions): ScriptLlm {
         value = JSON.parse(content);
       } catch (err) {
         const snippet = content.length > 200 ? `${content.slice(0, 200)}…` : content;
-        throw new ProviderError('LLM_BAD_OUTPUT', `model output is not valid JSON (${(err as Error).message}): ${snippet}`, true);
+        throw new BadJsonError(`model output is not valid JSON (${(err as Error).message}): ${snippet}`, content);
       }
-      return { value, promptTokens, completionTokens };
+      return { value, content, promptTokens, completionTokens };
     },
   };
 }
