@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
-import { call, registerUser } from '../helpers/api';
-import { pollJob } from '../helpers/generation';
+import { registerUser } from '../helpers/api';
+import { pollJob, startTopicPodcast } from '../helpers/generation';
 import { startTestStack, type TestStack } from '../helpers/stack';
 import { makeAudio } from '../fakes/audio';
 import { startFakeOpenAi, type FakeOpenAi } from '../fakes/openaiServer';
@@ -26,21 +26,7 @@ describe('unusable audio from the provider', function () {
   after(() => openai.close());
   beforeEach(() => openai.reset());
 
-  const topicPodcast = async (token: string) => {
-    const r = await call(stack.url, 'POST', '/v1/podcasts', {
-      token,
-      body: {
-        sourceType: 'topic',
-        sourceContent: 'Bad audio',
-        targetDuration: 60,
-        language: 'en-US',
-        hostVoiceId: 'openai-alloy',
-        guestVoiceId: 'openai-nova',
-      },
-    });
-    assert.equal(r.status, 202, JSON.stringify(r.body));
-    return r.body.podcast.id as string;
-  };
+  const topicPodcast = (token: string) => startTopicPodcast(stack, token, 'Bad audio', 60);
 
   it('asks again for lines that came back empty, as a few bytes, or cut short, and completes at full length', async () => {
     openai.faults.push(

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import type { ChildProcess } from 'node:child_process';
 import { call, registerUser } from '../helpers/api';
-import { pollJob } from '../helpers/generation';
+import { pollJob, startTopicPodcast } from '../helpers/generation';
 import { eventually, startTestStack, type TestStack } from '../helpers/stack';
 import { startWorkerProcess as spawnWorker } from '../helpers/workerProcess';
 import { startFakeOpenAi, type FakeOpenAi } from '../fakes/openaiServer';
@@ -10,14 +10,7 @@ const lines = (n: number) =>
   Array.from({ length: n }, (_, i) => ({ role: i % 2 ? 'guest' : 'host', text: `Line ${i + 1}, spoken within the provider's capacity.` }));
 const SPEECH = '/v1/audio/speech';
 
-const topicPodcast = (stack: TestStack, token: string) =>
-  call(stack.url, 'POST', '/v1/podcasts', {
-    token,
-    body: { sourceType: 'topic', sourceContent: 'Capacity', targetDuration: 120, language: 'en-US', hostVoiceId: 'openai-alloy', guestVoiceId: 'openai-nova' },
-  }).then((r) => {
-    assert.equal(r.status, 202, JSON.stringify(r.body));
-    return r.body.podcast.id as string;
-  });
+const topicPodcast = (stack: TestStack, token: string) => startTopicPodcast(stack, token, 'Capacity');
 
 const heldSlots = async (stack: TestStack) =>
   Number(

@@ -1,20 +1,11 @@
 import assert from 'node:assert/strict';
 import { call, registerUser } from '../helpers/api';
-import { pollJob } from '../helpers/generation';
+import { pollJob, startTopicPodcast as topicPodcast } from '../helpers/generation';
 import { eventually, startTestStack, type TestStack } from '../helpers/stack';
 import { startFakeOpenAi, type FakeOpenAi } from '../fakes/openaiServer';
 
 const SPEECH = '/v1/audio/speech';
 const STALL_MS = 60_000;
-
-const topicPodcast = (stack: TestStack, token: string, topic: string) =>
-  call(stack.url, 'POST', '/v1/podcasts', {
-    token,
-    body: { sourceType: 'topic', sourceContent: topic, targetDuration: 120, language: 'en-US', hostVoiceId: 'openai-alloy', guestVoiceId: 'openai-nova' },
-  }).then((r) => {
-    assert.equal(r.status, 202, JSON.stringify(r.body));
-    return r.body.podcast.id as string;
-  });
 
 /** Lines, bookkeeping and scripts wait in separate task queues (workflows/taskQueues.ts). */
 describe('work lanes', function () {

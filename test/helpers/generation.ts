@@ -65,3 +65,13 @@ export async function mirroredStatuses(stack: TestStack, workflowId: string): Pr
   }
   return statuses;
 }
+
+/** Requests a topic podcast with OpenAI voices (its script comes from the fake's chat handler) and returns its id. */
+export async function startTopicPodcast(stack: TestStack, token: string, topic = 'A topic', targetDuration = 120): Promise<string> {
+  const r = await call(stack.url, 'POST', '/v1/podcasts', {
+    token,
+    body: { sourceType: 'topic', sourceContent: topic, targetDuration, language: 'en-US', hostVoiceId: 'openai-alloy', guestVoiceId: 'openai-nova' },
+  });
+  assert.equal(r.status, 202, JSON.stringify(r.body));
+  return r.body.podcast.id as string;
+}
