@@ -71,8 +71,4 @@ export class AimakeWorker {
   shutdown(): void {
     for (const w of this.workers) if (w.getState() === 'RUNNING') w.shutdown();
   }
-
-  isRunning(): boolean {
-    return this.workers.some((w) => w.getState() === 'RUNNING');
-  }
 }

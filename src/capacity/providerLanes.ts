@@ -106,16 +106,6 @@ export class ProviderLanes {
     );
   }
 
-  /** Slots held now (operators, tests). */
-  async held(provider: string): Promise<number> {
-    const [row] = await this.knex('provider_capacity')
-      .where({ provider })
-      .whereNotNull('granted_at')
-      .where('expires_at', '>', this.knex.fn.now())
-      .count<{ n: number }[]>('* as n');
-    return Number(row?.n ?? 0);
-  }
-
   private async waitForGrant(provider: string, cap: number, id: string, ticket: LaneTicket, hooks: { signal?: AbortSignal; onWait?: () => void }) {
     const { rows } = await this.knex.raw<{ rows: Array<{ granted: boolean }> }>('SELECT provider_lane_claim(?, ?, ?, ?, ?, ?, ?, ?) AS granted', [
       id,

@@ -3,7 +3,7 @@ import type { ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { call, registerUser } from '../helpers/api';
-import { pollJob } from '../helpers/generation';
+import { pollJob, startTopicPodcast } from '../helpers/generation';
 import { eventually, startTestStack, type TestStack } from '../helpers/stack';
 import { startWorkerProcess as spawnWorker } from '../helpers/workerProcess';
 import { startFakeOpenAi, type FakeOpenAi } from '../fakes/openaiServer';
@@ -97,19 +97,7 @@ describe('a worker killed mid-synthesis', function () {
     openai.setChatHandler(() => ({ lines }));
     const worker = await startWorkerProcess();
     const { token } = await registerUser(stack, 'crash-stored');
-    const res = await call(stack.url, 'POST', '/v1/podcasts', {
-      token,
-      body: {
-        sourceType: 'topic',
-        sourceContent: 'Crash safety',
-        targetDuration: 60,
-        language: 'en-US',
-        hostVoiceId: 'openai-alloy',
-        guestVoiceId: 'openai-echo',
-      },
-    });
-    assert.equal(res.status, 202, JSON.stringify(res.body));
-    const podcastId = res.body.podcast.id;
+    const podcastId = await startTopicPodcast(stack, token, 'Crash safety', 60);
 
     // Recording a line waits on this lock (as it may wait on a busy database), after its audio is stored.
     const lock = await stack.knex.transaction();
