@@ -129,6 +129,26 @@ describe('provider capacity shared fairly', function () {
     assert.ok(finishedA[0]! < Math.max(...finishedA.slice(1)), `A's first podcast finishes before its later ones: ${finishedA.join(', ')}`);
   });
 
+  it("shares the lane between users' current jobs: two users' first podcasts finish before another's second", async () => {
+    const a = await registerUser(stack, 'share-a');
+    const b = await registerUser(stack, 'share-b');
+    const c = await registerUser(stack, 'share-c');
+    const mine: string[] = [];
+    for (let i = 0; i < 2; i++) mine.push(await topicPodcast(stack, a.token));
+    const theirs = [
+      { token: b.token, id: await topicPodcast(stack, b.token) },
+      { token: c.token, id: await topicPodcast(stack, c.token) },
+    ];
+    const done = async (token: string, id: string) => {
+      const { job } = await pollJob(stack, token, id, 200_000);
+      assert.equal(job.status, 'completed');
+      return new Date(job.completedAt).getTime();
+    };
+    const [[, secondOfA], others] = await Promise.all([Promise.all(mine.map((id) => done(a.token, id))), Promise.all(theirs.map((t) => done(t.token, t.id)))]);
+    // A's second job is older than B's and C's first, but A was just served: B and C go first.
+    for (const finished of others) assert.ok(finished < secondOfA!, `another user's first podcast finished after A's second (${finished} vs ${secondOfA})`);
+  });
+
   it('shows each waiting job its place in the queue, and null once it runs', async () => {
     // The first two requests hang for a while: the first job holds both slots, the others queue.
     openai.faults.push({ path: SPEECH, delayMs: 6_000, times: 2 });
