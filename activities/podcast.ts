@@ -11,6 +11,8 @@ import type { ScriptLine as DbScriptLine, Podcast, PodcastSegment, Voice } from 
 import { resolveVoice } from '../src/providers';
 import { writeLlmScript, type ScriptProgress } from '../src/script/llmWriter';
 import { writeLocalScript, type ScriptStyle } from '../src/script/localWriter';
+import { lineSeconds, pausesAfter, scaledRate, scriptSeconds, speakingRateOf, type ScriptPace } from '../src/script/pace';
+import { documentText, sourceDocument } from '../src/sources/markdown';
 import { adjustReservation, podcastJobKey, settleQuota } from '../src/services/quota';
 import { estimateSpeechSeconds, normaliseText } from '../src/sources/text';
 import { fetchReadableText } from '../src/sources/url';
@@ -20,8 +22,8 @@ import { classified, invalid } from './failures';
 import { assertWhole, contentTypeOf, localCopies, segmentHash, speakToStorage, withTempDir } from './speech';
 
 const sourceKey = (podcastId: string) => `podcasts/${podcastId}/source.txt`;
-const PAUSE_BETWEEN_TURNS_MS = 450;
-const PAUSE_SAME_SPEAKER_MS = 200;
+/** The length loop stops once the podcast is this close to its target (the promise is ±10 %). */
+const LENGTH_TOLERANCE = 0.05;
 
 /** A line of the script with what speaking it needs (see synthesizePodcastLine). */
 interface LineRow {
@@ -45,6 +47,42 @@ export function createPodcastActivities({ knex, storage, providers, config, logg
   const voicesOf = (p: Podcast) => {
     if (!p.host_voice_id || !p.guest_voice_id) throw invalid('The podcast has no host or guest voice', 'INVALID_INPUT');
     return { host: p.host_voice_id, guest: p.guest_voice_id };
+  };
+
+  /** How fast the podcast's two voices speak, from the engines that will speak them. */
+  const paceOf = async (p: Podcast): Promise<ScriptPace> => {
+    const voices = voicesOf(p);
+    const rows = await knex('voices').whereIn('id', [voices.host, voices.guest]);
+    const rate = (id: string) => {
+      const v = rows.find((r) => r.id === id);
+      const engine = v ? resolveVoice(providers, v, p.language).provider.name : 'local';
+      return speakingRateOf(engine, p.language, config.SPEAKING_RATES);
+    };
+    return { host: rate(voices.host), guest: rate(voices.guest) };
+  };
+
+  /** The local writer's script for this podcast at a pace; notes on the job when the source is too short for the target. */
+  const writeLocal = async (p: Podcast, jobId: string, text: string, pace: ScriptPace) => {
+    const voices = voicesOf(p);
+    const script = writeLocalScript({
+      title: p.title,
+      text,
+      language: p.language,
+      targetDurationSec: p.target_duration,
+      hostVoiceId: voices.host,
+      guestVoiceId: voices.guest,
+      style: p.style as ScriptStyle,
+      pace,
+    });
+    const short = script.usedAllMaterial && script.expectedSeconds < p.target_duration * (1 - 2 * LENGTH_TOLERANCE);
+    await knex('podcast_jobs')
+      .where({ id: jobId })
+      .update({
+        length_note: short
+          ? `The source holds about ${Math.max(1, Math.round(script.expectedSeconds / 60))} min of speech; the target was ${Math.round(p.target_duration / 60)} min`
+          : null,
+      });
+    return script.lines.map((l): DbScriptLine => ({ role: l.role, text: l.text, voice_id: l.voiceId }));
   };
 
   const readSource = async (podcastId: string) =>
@@ -83,7 +121,8 @@ export function createPodcastActivities({ knex, storage, providers, config, logg
         } else {
           text = normaliseText(p.source_content);
         }
-        if (!text) throw invalid('The source has no readable text', 'SOURCE_EMPTY');
+        if (!text || (p.source_type !== 'topic' && sourceDocument(text).sections.length === 0))
+          throw invalid('The source has no readable text', 'SOURCE_EMPTY');
         text = text.slice(0, config.PODCAST_MAX_SOURCE_CHARS);
         await withTempDir(async (dir) => {
           const file = path.join(dir, 'source.txt');
@@ -100,12 +139,21 @@ export function createPodcastActivities({ knex, storage, providers, config, logg
       const text = await readSource(p.id);
       const ctx = Context.current();
       const voices = voicesOf(p);
-      const style = p.style as ScriptStyle;
+      const pace = await paceOf(p);
       const lines: DbScriptLine[] = await classified(async () => {
         if (providers.llm) {
           const draft = await writeLlmScript(
             providers.llm,
-            { title: p.title, sourceType: p.source_type, sourceText: text, language: p.language, style, targetDurationSec: p.target_duration },
+            {
+              title: p.title,
+              sourceType: p.source_type,
+              // The model gets the source's words, not its Markdown or links.
+              sourceText: p.source_type === 'topic' ? text : documentText(sourceDocument(text)),
+              language: p.language,
+              style: p.style,
+              targetDurationSec: p.target_duration,
+              charsPerSecond: pace.host.charsPerSecond,
+            },
             {
               resume: ctx.info.heartbeatDetails as ScriptProgress | undefined,
               onProgress: (progress) => heartbeat(progress),
@@ -114,20 +162,49 @@ export function createPodcastActivities({ knex, storage, providers, config, logg
           );
           return draft.map((l) => ({ role: l.role, text: l.text, voice_id: voices[l.role] }));
         }
-        return writeLocalScript({
-          title: p.title,
-          text,
-          language: p.language,
-          targetDurationSec: p.target_duration,
-          hostVoiceId: voices.host,
-          guestVoiceId: voices.guest,
-          style,
-        }).map((l) => ({ role: l.role, text: l.text, voice_id: l.voiceId }));
+        return writeLocal(p, a.jobId, text, pace);
       });
       await knex('podcasts')
         .where({ id: p.id })
         .update({ script: jsonb(knex, lines), updated_at: knex.fn.now() });
       return { lines: lines.length };
+    },
+
+    /**
+     * The length loop, between speaking and stitching: the real length of every line is known, so
+     * when the podcast would miss its target by more than LENGTH_TOLERANCE the local writer writes
+     * the script again at the pace the voices really had. Lines it keeps are reused as spoken; the
+     * workflow speaks only the new ones. Scripts from an LLM are left as written.
+     */
+    async fitPodcastLength(a: { podcastId: string; jobId: string; segments: SegmentRef[] }): Promise<{ rewritten: boolean; lines: number }> {
+      const p = await podcastRow(a.podcastId);
+      const script: DbScriptLine[] = p.script ?? [];
+      const unchanged = { rewritten: false, lines: script.length };
+      if (providers.llm || script.length !== a.segments.length) return unchanged;
+      const pace = await paceOf(p);
+      const pauses = pausesAfter(script.map((l) => l.role));
+      const spoken = { host: 0, guest: 0 };
+      const estimated = { host: 0, guest: 0 };
+      for (const seg of a.segments) {
+        const line = script[seg.index]!;
+        spoken[line.role] += seg.duration;
+        estimated[line.role] += lineSeconds(line.text, pace[line.role]);
+      }
+      const measured = spoken.host + spoken.guest + pauses.reduce((x, y) => x + y, 0);
+      if (Math.abs(measured / p.target_duration - 1) <= LENGTH_TOLERANCE) return unchanged;
+      const factor = (role: 'host' | 'guest') => (estimated[role] > 0 && spoken[role] > 0 ? spoken[role] / estimated[role] : 1);
+      const truePace: ScriptPace = { host: scaledRate(pace.host, factor('host')), guest: scaledRate(pace.guest, factor('guest')) };
+      const lines = await classified(async () => writeLocal(p, a.jobId, await readSource(p.id), truePace));
+      const same = lines.length === script.length && lines.every((l, i) => l.text === script[i]!.text && l.role === script[i]!.role);
+      if (same) return unchanged;
+      logger.info(
+        { podcastId: p.id, jobId: a.jobId, target: p.target_duration, measured: Math.round(measured), expected: Math.round(scriptSeconds(lines, truePace)) },
+        'podcast length off target: script rewritten at the measured pace',
+      );
+      await knex('podcasts')
+        .where({ id: p.id })
+        .update({ script: jsonb(knex, lines), updated_at: knex.fn.now() });
+      return { rewritten: true, lines: lines.length };
     },
 
     /** A review run parks here: the podcast shows as draft until its script is approved. */
@@ -175,7 +252,12 @@ export function createPodcastActivities({ knex, storage, providers, config, logg
       const hash = segmentHash({ text: line.text, voiceId: line.voice_id, speed: 1, language: row.language, voice });
       const key = `${segmentPrefix(a.podcastId)}${String(a.index).padStart(5, '0')}-${hash.slice(0, 32)}.${voice.format}`;
 
-      const existing = row.segments?.find((s) => s.text_hash === hash);
+      // The same sound anywhere in the podcast will do: an edit or the length loop moves lines about.
+      const existing =
+        row.segments?.find((s) => s.text_hash === hash) ??
+        (await knex('podcast_segments')
+          .where({ podcast_id: a.podcastId, text_hash: hash })
+          .first('text_hash', 'storage_key', 'duration', 'chars', 'provider', 'api_cost'));
       let ref: SegmentRef;
       if (existing && (await storage.exists(existing.storage_key))) {
         ref = {
@@ -251,7 +333,7 @@ export function createPodcastActivities({ knex, storage, providers, config, logg
           },
         );
         const out = path.join(dir, 'podcast.mp3');
-        const pauses = paths.map((_, i): number => (i === paths.length - 1 ? 0 : roles[i] !== roles[i + 1] ? PAUSE_BETWEEN_TURNS_MS : PAUSE_SAME_SPEAKER_MS));
+        const pauses = pausesAfter(roles).map((sec) => Math.round(sec * 1000));
         const result = await stitch({
           segments: paths.map((p, i) => ({ path: p, pauseAfterMs: pauses[i]! })),
           outputPath: out,

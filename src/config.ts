@@ -1,6 +1,7 @@
 import os from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
+import { speakingRatesFrom } from './script/pace';
 
 /**
  * Every environment variable the system reads, validated once. Unset optional services fall back
@@ -116,6 +117,16 @@ const EnvSchema = z.object({
   SOURCE_TIMEOUT_MS: z.coerce.number().int().min(100).default(15_000),
   TTS_MAX_TEXT_CHARS: z.coerce.number().int().min(1).max(100_000).default(100_000),
   PODCAST_MAX_SOURCE_CHARS: z.coerce.number().int().min(1).default(200_000),
+  // How fast each engine speaks, over the measured defaults in src/script/pace.ts (JSON, e.g.
+  // {"openai":{"cjk":{"charsPerSecond":5}}}): what scripts are sized by before the length loop.
+  SPEAKING_RATES: optionalString.transform((json, ctx) => {
+    try {
+      return speakingRatesFrom(json);
+    } catch (err) {
+      ctx.addIssue({ code: 'custom', message: err instanceof Error ? err.message : String(err) });
+      return z.NEVER;
+    }
+  }),
 
   // Billing (Stripe) and the scheduled operations (src/billing, src/temporal/schedules.ts). Billing
   // answers 503 until STRIPE_SECRET_KEY is set; STRIPE_API_BASE_URL points the real SDK at another

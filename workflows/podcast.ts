@@ -25,6 +25,10 @@ export const approveScriptSignal = defineSignal('approveScript');
  * rules). Runs recorded before keep the old timing, so their histories still replay.
  */
 const WAIT_FOR_STOPPED_WORK = 'wait-for-stopped-work-v1';
+/** Runs from this version on fit the podcast's length after speaking (the length loop). */
+const FIT_LENGTH = 'fit-length-v1';
+/** Each round speaks only the lines a rewrite added; two are enough for a deterministic engine. */
+const MAX_LENGTH_ROUNDS = 3;
 
 function podcastActivities(waitOnCancel: boolean) {
   const cancellationType = waitOnCancel ? ActivityCancellationType.WAIT_CANCELLATION_COMPLETED : ActivityCancellationType.TRY_CANCEL;
@@ -97,7 +101,17 @@ export async function podcastWorkflow(input: PodcastWorkflowInput): Promise<{ au
     await stage('synthesizing', 15, `Synthesizing line 0 of ${plan.lines}`);
     // Plans recorded before the job's concurrency followed its provider's lane carry none.
     const synthConcurrency = plan.concurrency ?? input.synthConcurrency;
-    const segments = await synthesizeAllLines({ ...input, synthConcurrency }, plan.lines, waitOnCancel);
+    let segments = await synthesizeAllLines({ ...input, synthConcurrency }, plan.lines, waitOnCancel);
+    // A script the job wrote itself is fitted to its target; a reviewed or edited one is spoken as it is.
+    if (!input.scriptReady && !input.review && patched(FIT_LENGTH)) {
+      for (let round = 1; round <= MAX_LENGTH_ROUNDS; round++) {
+        const fit = await scriptWriter.fitPodcastLength({ podcastId, jobId, segments });
+        if (!fit.rewritten) break;
+        const replan = await db.planPodcastSynthesis({ podcastId, jobId });
+        await stage('synthesizing', 15, `Fitting the length: ${replan.lines} lines`);
+        segments = await synthesizeAllLines({ ...input, synthConcurrency: replan.concurrency ?? synthConcurrency }, replan.lines, waitOnCancel, round);
+      }
+    }
 
     await stage('processing', 90, 'Stitching audio');
     const audio = await stitcher.stitchPodcast({ podcastId, jobId, segments });
@@ -122,7 +136,7 @@ export async function podcastWorkflow(input: PodcastWorkflowInput): Promise<{ au
  * Short scripts are spoken here; long ones in child workflows of a few hundred lines each, so no
  * history grows anywhere near Temporal's limits (a two-hour script is about 1,500 lines).
  */
-async function synthesizeAllLines(input: PodcastWorkflowInput, total: number, waitOnCancel: boolean): Promise<SegmentRef[]> {
+async function synthesizeAllLines(input: PodcastWorkflowInput, total: number, waitOnCancel: boolean, round = 0): Promise<SegmentRef[]> {
   const chunk = input.linesPerChildWorkflow;
   const base = {
     podcastId: input.podcastId,
@@ -153,7 +167,7 @@ async function synthesizeAllLines(input: PodcastWorkflowInput, total: number, wa
       (range, lane) =>
         executeChild(synthesizeLinesWorkflow, {
           args: [{ ...range, concurrency: laneConcurrency(lane) }],
-          workflowId: `${workflowInfo().workflowId}-lines-${range.from}-${input.jobId.slice(0, 8)}`,
+          workflowId: `${workflowInfo().workflowId}-lines-${range.from}-${input.jobId.slice(0, 8)}${round ? `-r${round}` : ''}`,
         }),
       { settle: waitOnCancel, onFailure: () => siblings.cancel() },
     ),

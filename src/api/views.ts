@@ -24,6 +24,8 @@ export function jobView(j: PodcastJob) {
     errorMessage: j.error_message,
     // While its lines wait for their provider: 1 when they are next (null when running).
     queuePosition: j.queue_position ?? null,
+    // Set when the source holds less than the target duration: how long the podcast will be.
+    lengthNote: j.length_note ?? null,
     startedAt: iso(j.started_at),
     completedAt: iso(j.completed_at),
     createdAt: iso(j.created_at),

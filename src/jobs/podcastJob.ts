@@ -87,7 +87,8 @@ export function lineProgressRecorder(knex: Knex, everyMs = 1000) {
     if (lastWrite.size > 1000) for (const [id, at] of lastWrite) if (now - at > 60_000) lastWrite.delete(id);
     // `progress <=`: a slower writer's smaller count must not rewind the step text either.
     await knex.raw(
-      `WITH done AS (SELECT count(*)::int AS n FROM podcast_segments WHERE job_id = :job)
+      // LEAST: after the length loop rewrote the script, lines of the first version count too.
+      `WITH done AS (SELECT LEAST(count(*)::int, :total) AS n FROM podcast_segments WHERE job_id = :job)
        UPDATE podcast_jobs SET progress = 15 + (75 * done.n / :total)::int,
               current_step = 'Synthesizing line ' || done.n || ' of ' || :total
        FROM done WHERE id = :job AND status = 'synthesizing' AND progress <= 15 + (75 * done.n / :total)::int`,

@@ -106,6 +106,8 @@ export interface PodcastJob {
   started_at: Date | null;
   completed_at: Date | null;
   created_at: Date;
+  /** Why the podcast will be shorter than its target, when the source ran out (migration 012). */
+  length_note?: string | null;
   /** Not a column: the job's place in its provider's queue, where a read asks for it (queuePositionSql). */
   queue_position?: number | null;
 }
@@ -120,6 +122,8 @@ export interface PodcastSegment {
   provider: string;
   api_cost: number | null;
   job_id: string | null;
+  /** In a file a completed generation was charged for (migration 012). */
+  paid: boolean;
   created_at: Date;
 }
 

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { BadJsonError, type JsonCompletionArgs, type ScriptLlm } from '../providers/llm/openaiChat';
 import { ProviderError } from '../providers/tts/types';
+import { speakableLine } from '../sources/markdown';
 import { chunkText, speakingRate } from '../sources/text';
 
 /**
@@ -103,7 +104,8 @@ async function usableJson<T>(llm: ScriptLlm, schema: z.ZodType<T>, args: JsonCom
 export function speakableLines(lines: DraftLine[], language: string): DraftLine[] {
   const turns: DraftLine[] = [];
   for (const line of lines) {
-    const text = line.text.replace(/\s+/g, ' ').trim();
+    // Models write Markdown and URLs however they are told; a voice must not read them out.
+    const text = speakableLine(line.text).replace(/\s+/g, ' ').trim();
     if (!text) continue;
     const last = turns[turns.length - 1];
     if (last && last.role === line.role) last.text = `${last.text}${/^(zh|ja|ko)/i.test(language) ? '' : ' '}${text}`;
@@ -121,6 +123,8 @@ export interface ScriptRequest {
   language: string;
   style: string;
   targetDurationSec: number;
+  /** How fast the podcast's voices speak (default: a typical rate for the language). */
+  charsPerSecond?: number;
 }
 
 function systemPrompt(req: ScriptRequest) {
@@ -143,7 +147,7 @@ export async function writeLlmScript(
   req: ScriptRequest,
   opts: { resume?: ScriptProgress; onProgress?: (progress: ScriptProgress) => void; signal?: AbortSignal } = {},
 ): Promise<DraftLine[]> {
-  const rate = speakingRate(req.language);
+  const rate = req.charsPerSecond ?? speakingRate(req.language);
   const system = systemPrompt(req);
   const linesFor = async (seconds: number, focus: string) => {
     const { lines } = await usableJson(llm, LinesSchema, {

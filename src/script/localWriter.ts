@@ -1,23 +1,32 @@
-import { chunkSpans, estimateSpeechSeconds, normaliseText, sentenceSpans, type TextSpan } from '../sources/text';
+import { sourceDocument, type SourceDocument } from '../sources/markdown';
+import { chunkSpans, sentenceSpans } from '../sources/text';
+import { DEFAULT_SPEAKING_RATES, lineSeconds, PAUSE_BETWEEN_TURNS_SEC, scriptSeconds, speakingRateOf, type ScriptPace } from './pace';
+import { closingLine, followUpLine, isChinese, openingLine, sectionIntroLine, type ScriptStyle } from './phrases';
+
+export type { ScriptStyle } from './phrases';
 
 /**
  * Offline script writer, used when no LLM is configured.
  *
- * It is deliberately dumb and honest: the dialogue is the source's own
- * sentences, in order, split between two voices. The only words it adds are a
- * fixed opening and closing line for the host. Same input, same output.
+ * It writes a conversation without inventing anything: the host opens, introduces each section
+ * of the source by its title and asks short questions from a phrase bank; the guest carries the
+ * source's own sentences, in order. Sections are covered evenly (each gets its first turn before
+ * any gets its second), so a short podcast touches every part of a long source, and a longer
+ * target only adds turns: the lines of a shorter script stay as they were, which is what lets the
+ * length loop re-speak just the new ones. Same input, same output.
  */
-
-export type ScriptStyle = 'casual' | 'formal' | 'debate';
 
 export interface LocalScriptInput {
   title?: string | null;
+  /** The source as stored: Markdown or plain text. */
   text: string;
   language: string;
   targetDurationSec: number;
   hostVoiceId: string;
   guestVoiceId: string;
   style?: ScriptStyle;
+  /** How fast the two voices speak; default espeak-ng's measured rate for the language. */
+  pace?: ScriptPace;
 }
 
 export interface ScriptLine {
@@ -26,10 +35,18 @@ export interface ScriptLine {
   voiceId: string;
 }
 
-/** Hard ceiling for one turn, in characters. */
-export const MAX_TURN_CHARS = 400;
-const MAX_TURN_SENTENCES = 3;
-const MAX_TITLE_CHARS = 120;
+export interface LocalScript {
+  lines: ScriptLine[];
+  /** Length of the final file at `pace`, pauses included. */
+  expectedSeconds: number;
+  /** True when the script uses all of the source: a longer target could not be met. */
+  usedAllMaterial: boolean;
+}
+
+/** Hard ceiling for one turn, in characters (Chinese says fewer characters a second). */
+export function maxTurnChars(language: string): number {
+  return isChinese(language) ? 200 : 400;
+}
 
 interface StyleShape {
   /** Stop adding sentences to a turn once it is this long, in seconds of speech. */
@@ -38,47 +55,15 @@ interface StyleShape {
 }
 
 const STYLE_SHAPES: Record<ScriptStyle, StyleShape> = {
-  casual: { softTurnSec: 12, maxSentences: 2 },
-  formal: { softTurnSec: 20, maxSentences: MAX_TURN_SENTENCES },
-  debate: { softTurnSec: 8, maxSentences: 2 },
+  casual: { softTurnSec: 16, maxSentences: 3 },
+  formal: { softTurnSec: 24, maxSentences: 4 },
+  debate: { softTurnSec: 12, maxSentences: 2 },
 };
 
-function isChinese(language: string): boolean {
-  return /^zh(?:$|[-_])/i.test(language.trim()) || /^(cmn|yue|zho)(?:$|[-_])/i.test(language.trim());
-}
-
-function cleanTitle(title: string | null | undefined): string | null {
-  if (!title) return null;
-  let t = normaliseText(title).replace(/\s+/g, ' ');
-  if (t === '') return null;
-  if (t.length > MAX_TITLE_CHARS) t = `${t.slice(0, MAX_TITLE_CHARS - 1).trimEnd()}…`;
-  return t;
-}
-
-/** The fixed framing lines. Exported so callers and tests can tell them apart from content. */
-export function framingLines(language: string, title: string | null | undefined, style: ScriptStyle = 'casual'): { opening: string; closing: string } {
-  const t = cleanTitle(title);
-  if (isChinese(language)) {
-    // Don't double the full stop when the title already ends a sentence.
-    const end = t && /[。！？!?…]$/.test(t) ? '' : '。';
-    const opening = t ? `欢迎收听。今天我们来聊：${t}${end}` : '欢迎收听。今天我们来读一篇文章。';
-    const closing =
-      style === 'formal'
-        ? '本期节目到此结束，感谢您的收听。'
-        : style === 'debate'
-          ? '今天就讨论到这里，感谢收听。'
-          : '以上就是今天的内容，感谢收听，我们下期再见。';
-    return { opening, closing };
-  }
-  const end = t && /[.!?…]$/.test(t) ? '' : '.';
-  const opening = t ? `Welcome. Today: ${t}${end}` : "Welcome. Today we're reading an article together.";
-  const closing =
-    style === 'formal'
-      ? 'That concludes this episode. Thank you for listening.'
-      : style === 'debate'
-        ? "That's where we'll leave the debate today. Thanks for listening."
-        : "That's all for today. Thanks for listening.";
-  return { opening, closing };
+interface Section {
+  title: string | null;
+  /** The guest's turns: each a run of whole sentences from one paragraph. */
+  turns: string[];
 }
 
 function assertInput(input: LocalScriptInput): void {
@@ -94,148 +79,136 @@ function assertInput(input: LocalScriptInput): void {
   }
 }
 
-function isSubstantive(source: string, span: TextSpan): boolean {
-  return /[\p{L}\p{N}]/u.test(source.slice(span.start, span.end));
-}
-
-function spanSeconds(text: string, span: TextSpan, language: string): number {
-  return estimateSpeechSeconds(text.slice(span.start, span.end), language);
-}
-
-/**
- * Picks the leading content that fits the budget, cutting at a sentence
- * boundary, and breaks any sentence longer than a turn into turn-sized pieces.
- */
-function selectUnits(source: string, language: string, budgetSec: number): TextSpan[] {
-  // Punctuation-only fragments ("……", "***") carry nothing to say.
-  const sentences = sentenceSpans(source, language).filter((s) => isSubstantive(source, s));
-  const pieces = (s: TextSpan): TextSpan[] =>
-    s.end - s.start <= MAX_TURN_CHARS
-      ? [s]
-      : chunkSpans(source.slice(s.start, s.end), MAX_TURN_CHARS, language).map((c) => ({
-          start: s.start + c.start,
-          end: s.start + c.end,
-        }));
-
-  const kept: TextSpan[] = [];
-  let used = 0;
-  for (const s of sentences) {
-    const sec = spanSeconds(source, s, language);
-    if (kept.length > 0 && used + sec > budgetSec) break;
-    if (kept.length === 0 && sec > budgetSec) {
-      // Even the first sentence is over budget: keep as many of its pieces as
-      // fit (at least one) rather than blowing far past the target.
-      const [head, ...rest] = pieces(s);
-      if (!head) return [];
-      const out: TextSpan[] = [head];
-      let firstUsed = spanSeconds(source, head, language);
-      for (const p of rest) {
-        const psec = spanSeconds(source, p, language);
-        if (firstUsed + psec > budgetSec) break;
-        firstUsed += psec;
-        out.push(p);
-      }
-      return out;
-    }
-    kept.push(s);
-    used += sec;
-  }
-  return kept.flatMap(pieces);
-}
-
-/** Groups consecutive units into turns of 1–3 sentences, never across a line break. */
-function groupTurns(source: string, units: TextSpan[], language: string, shape: StyleShape): TextSpan[][] {
-  const turns: TextSpan[][] = [];
-  let turn: TextSpan[] = [];
+/** A paragraph's sentences, long ones cut at clauses, grouped into turns of speakable length. */
+function paragraphTurns(paragraph: string, language: string, shape: StyleShape, pace: ScriptPace): string[] {
+  const limit = maxTurnChars(language);
+  const units = sentenceSpans(paragraph, language)
+    .filter((s) => /[\p{L}\p{N}]/u.test(paragraph.slice(s.start, s.end)))
+    .flatMap((s) =>
+      s.end - s.start <= limit
+        ? [s]
+        : chunkSpans(paragraph.slice(s.start, s.end), limit, language).map((c) => ({ start: s.start + c.start, end: s.start + c.end })),
+    );
+  const turns: string[] = [];
+  let first: (typeof units)[number] | undefined;
+  let last: (typeof units)[number] | undefined;
+  let count = 0;
+  const flush = () => {
+    if (first && last) turns.push(paragraph.slice(first.start, last.end));
+  };
   for (const unit of units) {
-    const last = turn[turn.length - 1];
-    const opening = turn[0];
     const canJoin =
-      last !== undefined &&
-      opening !== undefined &&
-      turn.length < shape.maxSentences &&
-      !source.slice(last.end, unit.start).includes('\n') &&
-      unit.end - opening.start <= MAX_TURN_CHARS &&
-      estimateSpeechSeconds(source.slice(opening.start, last.end), language) < shape.softTurnSec;
+      first !== undefined &&
+      count < shape.maxSentences &&
+      unit.end - first.start <= limit &&
+      lineSeconds(paragraph.slice(first.start, last!.end), pace.guest) < shape.softTurnSec;
     if (canJoin) {
-      turn.push(unit);
+      last = unit;
+      count++;
     } else {
-      if (turn.length > 0) turns.push(turn);
-      turn = [unit];
+      flush();
+      first = last = unit;
+      count = 1;
     }
   }
-  if (turn.length > 0) turns.push(turn);
+  flush();
   return turns;
 }
 
-function canMerge(source: string, a: TextSpan[], b: TextSpan[]): boolean {
-  const [aFirst, aLast, bFirst, bLast] = [a[0], a[a.length - 1], b[0], b[b.length - 1]];
-  if (!aFirst || !aLast || !bFirst || !bLast) return false;
-  return a.length + b.length <= MAX_TURN_SENTENCES && !source.slice(aLast.end, bFirst.start).includes('\n') && bLast.end - aFirst.start <= MAX_TURN_CHARS;
+/** A turn this short (a list item, a one-line paragraph) joins the next one when both fit in a turn. */
+const TINY_TURN_SEC = 4;
+
+function sectionsOf(doc: SourceDocument, language: string, shape: StyleShape, pace: ScriptPace): Section[] {
+  const joiner = isChinese(language) ? '' : ' ';
+  return doc.sections
+    .map((s) => {
+      const turns: string[] = [];
+      for (const turn of s.paragraphs.flatMap((p) => paragraphTurns(p, language, shape, pace))) {
+        const prev = turns[turns.length - 1];
+        const joined = prev === undefined ? '' : `${prev}${joiner}${turn}`;
+        if (
+          prev !== undefined &&
+          lineSeconds(prev, pace.guest) < TINY_TURN_SEC &&
+          joined.length <= maxTurnChars(language) &&
+          lineSeconds(joined, pace.guest) <= shape.softTurnSec
+        ) {
+          turns[turns.length - 1] = joined;
+        } else turns.push(turn);
+      }
+      return { title: s.title, turns };
+    })
+    .filter((s) => s.turns.length > 0);
 }
 
-/**
- * Content turns start with the guest (the host has just opened), so an odd
- * number of them lets the host close without two host lines in a row. Returns
- * false if no regrouping within the limits achieves that.
- */
-function makeTurnCountOdd(source: string, turns: TextSpan[][]): boolean {
-  if (turns.length % 2 === 1) return true;
-  // Splitting the last multi-sentence turn adds exactly one turn.
-  for (let i = turns.length - 1; i >= 0; i--) {
-    const t = turns[i]!;
-    if (t.length > 1) {
-      turns.splice(i, 1, t.slice(0, -1), t.slice(-1));
-      return true;
-    }
-  }
-  // Otherwise merging one adjacent pair removes exactly one.
-  for (let i = turns.length - 2; i >= 0; i--) {
-    const [a, b] = [turns[i]!, turns[i + 1]!];
-    if (canMerge(source, a, b)) {
-      turns.splice(i, 2, [...a, ...b]);
-      return true;
-    }
-  }
-  return false;
-}
-
-/**
- * Turns source text into a host/guest dialogue without inventing content.
- * Throws if the text has no sentences.
- */
-export function writeLocalScript(input: LocalScriptInput): ScriptLine[] {
-  assertInput(input);
-  const language = input.language || 'en';
-  const style = input.style ?? 'casual';
-  const source = normaliseText(input.text);
-  if (sentenceSpans(source, language).every((s) => !isSubstantive(source, s))) {
-    throw new Error('The source text has no sentences to turn into a script.');
-  }
-
-  const { opening, closing } = framingLines(language, input.title, style);
-  const framingSec = estimateSpeechSeconds(opening, language) + estimateSpeechSeconds(closing, language);
-  const budgetSec = Math.max(0, input.targetDurationSec - framingSec);
-
-  const units = selectUnits(source, language, budgetSec);
-  const turns = groupTurns(source, units, language, STYLE_SHAPES[style]);
-  const closeWithHost = makeTurnCountOdd(source, turns);
-
+/** Turns taken per section → the dialogue. */
+function render(sections: Section[], taken: number[], input: LocalScriptInput, language: string, style: ScriptStyle, title: string | null): ScriptLine[] {
   const host = (text: string): ScriptLine => ({ role: 'host', text, voiceId: input.hostVoiceId });
   const guest = (text: string): ScriptLine => ({ role: 'guest', text, voiceId: input.guestVoiceId });
-
-  const lines: ScriptLine[] = [host(opening)];
-  turns.forEach((turn, i) => {
-    // A turn is one contiguous slice of the source, so it is the source's own words.
-    const text = source.slice(turn[0]!.start, turn[turn.length - 1]!.end);
-    lines.push(i % 2 === 0 ? guest(text) : host(text));
+  const lines: ScriptLine[] = [];
+  let hostNext = openingLine(language, style, title);
+  let afterPrevious: (() => string) | null = null;
+  sections.forEach((section, k) => {
+    const n = taken[k] ?? 0;
+    if (n === 0) return;
+    // The host line before a section: its introduction when it has a title, else a question.
+    const intro = section.title && section.title !== title ? sectionIntroLine(language, style, section.title, k) : null;
+    if (lines.length === 0) hostNext = intro ? `${hostNext}${isChinese(language) ? '' : ' '}${intro}` : hostNext;
+    else hostNext = intro ?? afterPrevious!();
+    for (let r = 0; r < n; r++) {
+      lines.push(host(hostNext), guest(section.turns[r]!));
+      hostNext = followUpLine(language, style, k, r);
+    }
+    const lastTurn = n - 1;
+    afterPrevious = () => followUpLine(language, style, k, lastTurn);
   });
-  // Strict alternation matters more than the sign-off when the turns can't be evened out.
-  if (closeWithHost) lines.push(host(closing));
+  lines.push(host(closingLine(language, style)));
   return lines;
 }
 
-/** Rough spoken length of a script, for logging and tests. */
-export function estimateScriptSeconds(lines: ScriptLine[], language: string): number {
-  return lines.reduce((sum, l) => sum + estimateSpeechSeconds(l.text, language), 0);
+/**
+ * Turns a source into a host/guest dialogue without inventing content, sized to the target at
+ * the given pace. Throws if the text has no sentences.
+ */
+export function writeLocalScript(input: LocalScriptInput): LocalScript {
+  assertInput(input);
+  const language = input.language || 'en';
+  const style = input.style ?? 'casual';
+  const shape = STYLE_SHAPES[style];
+  const pace = input.pace ?? {
+    host: speakingRateOf('local', language, DEFAULT_SPEAKING_RATES),
+    guest: speakingRateOf('local', language, DEFAULT_SPEAKING_RATES),
+  };
+  const doc = sourceDocument(input.text);
+  const title = input.title?.trim() || doc.title;
+  const sections = sectionsOf(doc, language, shape, pace);
+  if (sections.length === 0) throw new Error('The source text has no sentences to turn into a script.');
+
+  // Every section's first turn, then every section's second, and so on: a fixed order, so a
+  // larger budget takes a longer prefix of it and keeps everything a smaller one took.
+  const order: Array<[number, number]> = [];
+  const rounds = Math.max(...sections.map((s) => s.turns.length));
+  for (let r = 0; r < rounds; r++) sections.forEach((s, k) => r < s.turns.length && order.push([k, r]));
+
+  const typicalHostSec = lineSeconds(followUpLine(language, style, 0, 0), pace.host) + 2 * PAUSE_BETWEEN_TURNS_SEC;
+  const taken: number[] = sections.map((_, k) => (k === 0 ? 1 : 0));
+  let taking = 1;
+  let estimate = scriptSeconds(render(sections, taken, input, language, style, title), pace);
+  for (; taking < order.length; taking++) {
+    const [k, r] = order[taking]!;
+    const cost = lineSeconds(sections[k]!.turns[r]!, pace.guest) + typicalHostSec;
+    // Aim at the target, not under it: take a turn when most of it fits.
+    if (estimate + cost / 2 > input.targetDurationSec) break;
+    estimate += cost;
+    taken[k] = r + 1;
+  }
+  let lines = render(sections, taken, input, language, style, title);
+  let expected = scriptSeconds(lines, pace);
+  // The per-turn costs were approximate: give back whole turns, newest first, until it fits.
+  while (expected > input.targetDurationSec * 1.03 && taking > 1) {
+    const [k, r] = order[--taking]!;
+    taken[k] = r;
+    lines = render(sections, taken, input, language, style, title);
+    expected = scriptSeconds(lines, pace);
+  }
+  return { lines, expectedSeconds: expected, usedAllMaterial: taking >= order.length };
 }

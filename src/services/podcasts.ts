@@ -60,7 +60,7 @@ export class PodcastService {
     // query builder; its columns are listed since a prepared `*` fails once a migration adds one.
     const { rows } = await this.knex
       .raw<{ rows: PodcastJob[] }>(
-        `SELECT j.id, j.podcast_id, j.status, j.progress, j.current_step, j.error_code, j.error_message, j.started_at, j.completed_at, j.created_at,
+        `SELECT j.id, j.podcast_id, j.status, j.progress, j.current_step, j.error_code, j.error_message, j.started_at, j.completed_at, j.created_at, j.length_note,
                 ${queuePositionSql('j.id', 'j.status')} AS queue_position
         FROM podcast_jobs j JOIN podcasts p ON p.id = j.podcast_id
         WHERE p.id = ? AND p.user_id = ? ORDER BY j.created_at DESC, j.id LIMIT 1`,

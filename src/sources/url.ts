@@ -360,7 +360,45 @@ function decodeBody(body: Buffer, charset: string | null, isHtml: boolean): stri
   return decoder.decode(body);
 }
 
-const SKIP_TAGS = new Set(['SCRIPT', 'STYLE', 'NOSCRIPT', 'TEMPLATE', 'SVG', 'CANVAS', 'IFRAME', 'OBJECT', 'EMBED', 'SELECT', 'BUTTON']);
+// Besides what never holds text, what a listener should not hear: navigation, captions, tables,
+// code, footnote marks and the page's furniture.
+const SKIP_TAGS = new Set([
+  'SCRIPT',
+  'STYLE',
+  'NOSCRIPT',
+  'TEMPLATE',
+  'SVG',
+  'CANVAS',
+  'IFRAME',
+  'OBJECT',
+  'EMBED',
+  'SELECT',
+  'BUTTON',
+  'NAV',
+  'FIGURE',
+  'FIGCAPTION',
+  'CAPTION',
+  'TABLE',
+  'PRE',
+  'SUP',
+  'FORM',
+  'HEADER',
+  'FOOTER',
+  'ASIDE',
+]);
+const SKIP_CLASS =
+  /(?:^|[\s_-])(?:references?|reflist|footnotes?|citations?|bibliography|navbox|toc|breadcrumbs?|caption|share|related|comments?)(?:$|[\s_-])/i;
+const SKIP_ROLES = new Set(['navigation', 'doc-endnotes', 'doc-bibliography', 'doc-noteref', 'doc-footnote', 'complementary']);
+const HEADING = /^H([1-6])$/;
+
+function isSkipped(el: Element): boolean {
+  return SKIP_CLASS.test(`${el.getAttribute('class') ?? ''} ${el.id}`) || SKIP_ROLES.has(el.getAttribute('role') ?? '');
+}
+
+/** Text from the page is read as Markdown later: characters Markdown would act on stay literal. */
+function escapeMarkdown(text: string): string {
+  return text.replace(/[\\`*_[\]<>#|~]/g, '\\$&');
+}
 const BLOCK_TAGS = new Set([
   'ADDRESS',
   'ARTICLE',
@@ -407,30 +445,37 @@ function isHidden(el: Element): boolean {
   return style !== null && /(?:^|;)\s*(?:display\s*:\s*none|visibility\s*:\s*hidden)\b/i.test(style);
 }
 
-/** Text of a DOM subtree with paragraph breaks at block elements (textContent has none). */
-function nodeToText(root: Node): string {
+/**
+ * A DOM subtree as Markdown: headings as `#` lines (they become the podcast's sections), a
+ * paragraph break at every block element (textContent has none), everything else as plain text.
+ */
+function nodeToMarkdown(root: Node): string {
   const parts: string[] = [];
-  const walk = (node: Node, inPre: boolean): void => {
+  const walk = (node: Node): void => {
     if (node.nodeType === 3 || node.nodeType === 4) {
-      const data = node.nodeValue ?? '';
-      parts.push(inPre ? data : data.replace(/\s+/g, ' '));
+      parts.push(escapeMarkdown((node.nodeValue ?? '').replace(/\s+/g, ' ')));
       return;
     }
     if (node.nodeType !== 1 && node.nodeType !== 9 && node.nodeType !== 11) return;
     const tag = node.nodeType === 1 ? (node as Element).tagName.toUpperCase() : '';
-    if (SKIP_TAGS.has(tag) || (node.nodeType === 1 && isHidden(node as Element))) return;
+    if (SKIP_TAGS.has(tag) || (node.nodeType === 1 && (isHidden(node as Element) || isSkipped(node as Element)))) return;
     if (tag === 'BR') {
       parts.push('\n');
+      return;
+    }
+    const heading = HEADING.exec(tag);
+    if (heading) {
+      const text = (node.textContent ?? '').replace(/\s+/g, ' ').trim();
+      if (text) parts.push(`\n\n${'#'.repeat(Number(heading[1]))} ${escapeMarkdown(text)}\n\n`);
       return;
     }
     const block = BLOCK_TAGS.has(tag);
     if (block) parts.push('\n\n');
     else if (tag === 'TD' || tag === 'TH') parts.push(' ');
-    const pre = inPre || tag === 'PRE';
-    for (let child = node.firstChild; child; child = child.nextSibling) walk(child, pre);
+    for (let child = node.firstChild; child; child = child.nextSibling) walk(child);
     if (block) parts.push('\n\n');
   };
-  walk(root, false);
+  walk(root);
   return parts.join('');
 }
 
@@ -459,9 +504,13 @@ function extractHtml(html: string, finalUrl: string): { title: string | null; te
     } catch {
       article = null;
     }
-    let text = article?.content ? normaliseText(nodeToText(article.content)) : '';
-    if (text === '' && doc.body) text = normaliseText(nodeToText(doc.body));
-    return { title: cleanTitle(article?.title) ?? cleanTitle(docTitle), text };
+    let text = article?.content ? normaliseText(nodeToMarkdown(article.content)) : '';
+    if (text === '' && doc.body) text = normaliseText(nodeToMarkdown(doc.body));
+    const title = cleanTitle(article?.title) ?? cleanTitle(docTitle);
+    // The page's own title heading is the podcast's title, not a section of it.
+    const lead = /^#{1,6} (.*)\n*/.exec(text);
+    if (lead && title && lead[1]!.replace(/\\/g, '') === title) text = text.slice(lead[0].length);
+    return { title, text };
   } finally {
     dom.window.close();
   }

@@ -1,3 +1,4 @@
+import { documentText, sourceDocument } from '../../src/sources/markdown';
 import assert from 'node:assert/strict';
 import http from 'node:http';
 import net from 'node:net';
@@ -268,6 +269,30 @@ describe('sources/url fetchReadableText', () => {
       assert.ok(zh >= 0 && en === zh + 1, JSON.stringify(paras));
       assert.equal(srv.requests[0]!.headers.host, `127.0.0.1:${srv.port}`);
       assert.match(String(srv.requests[0]!.headers['user-agent']), /AIMake/);
+    });
+
+    it('keeps headings as sections and drops captions, tables, code, footnote marks and reference lists', async () => {
+      const para = (n: number) => `<p>Paragraph ${n} tells the story of radio in some detail, with enough words to count as article text for the reader.</p>`;
+      const html =
+        '<html><head><title>Radio</title></head><body><article><h1>A history of radio</h1>' +
+        `<h2>Early days</h2>${para(1)}<figure><img src="a.png"><figcaption>CAPTIONJUNK a transmitter</figcaption></figure>` +
+        `<p>Marconi sent a signal<sup class="reference"><a href="#cite-1">[1]</a></sup> across the sea in 1901.</p>${para(2)}` +
+        `<h2>Golden age</h2>${para(3)}<table><caption>Sets sold</caption><thead><tr><th>Year</th><th>TABLEJUNK</th></tr></thead><tbody><tr><td>1920</td><td>5</td></tr><tr><td>1930</td><td>12</td></tr></tbody></table><pre>CODEJUNK()</pre>${para(4)}` +
+        '<h2>References</h2><ol class="references"><li id="cite-1">REFJUNK Smith 1999</li></ol><p>REFJUNK see also</p>' +
+        '</article></body></html>';
+      const srv = await serve((_req, res) => {
+        res.writeHead(200, { 'Content-Type': 'text/html; charset=utf-8' });
+        res.end(html);
+      });
+      const out = await fetchReadableText(`${srv.base}/radio`, LOOPBACK);
+      const doc = sourceDocument(out.text);
+      assert.deepEqual(
+        doc.sections.map((x) => x.title),
+        ['Early days', 'Golden age'],
+      );
+      const text = documentText(doc);
+      assert.match(text, /Marconi sent a signal across the sea in 1901\./);
+      for (const junk of ['CAPTIONJUNK', 'TABLEJUNK', 'CODEJUNK', 'REFJUNK', '[1]']) assert.ok(!text.includes(junk), `text should not contain ${junk}`);
     });
 
     it('falls back to body text when Readability finds no article', async () => {
