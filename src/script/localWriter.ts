@@ -1,6 +1,6 @@
 import { sourceDocument, type SourceDocument } from '../sources/markdown';
 import { chunkSpans, sentenceSpans } from '../sources/text';
-import { DEFAULT_SPEAKING_RATES, lineSeconds, PAUSE_BETWEEN_TURNS_SEC, scriptSeconds, speakingRateOf, type ScriptPace } from './pace';
+import { DEFAULT_SPEAKING_RATES, lineSeconds, PAUSE_BETWEEN_TURNS_SEC, scriptSeconds, speakingRateOf, type ScriptPace, type SpeakingRate } from './pace';
 import { closingLine, followUpLine, isChinese, openingLine, sectionIntroLine, type ScriptStyle } from './phrases';
 
 export type { ScriptStyle } from './phrases';
@@ -79,8 +79,12 @@ function assertInput(input: LocalScriptInput): void {
   }
 }
 
-/** A paragraph's sentences, long ones cut at clauses, grouped into turns of speakable length. */
-function paragraphTurns(paragraph: string, language: string, shape: StyleShape, pace: ScriptPace): string[] {
+/**
+ * A paragraph's sentences, long ones cut at clauses, grouped into turns of speakable length.
+ * Turn sizes are measured at a fixed rate, not the voices' pace: the length loop changes the
+ * pace, and the turns (and so their audio) must stay the same.
+ */
+function paragraphTurns(paragraph: string, language: string, shape: StyleShape, rate: SpeakingRate): string[] {
   const limit = maxTurnChars(language);
   const units = sentenceSpans(paragraph, language)
     .filter((s) => /[\p{L}\p{N}]/u.test(paragraph.slice(s.start, s.end)))
@@ -101,7 +105,7 @@ function paragraphTurns(paragraph: string, language: string, shape: StyleShape, 
       first !== undefined &&
       count < shape.maxSentences &&
       unit.end - first.start <= limit &&
-      lineSeconds(paragraph.slice(first.start, last!.end), pace.guest) < shape.softTurnSec;
+      lineSeconds(paragraph.slice(first.start, last!.end), rate) < shape.softTurnSec;
     if (canJoin) {
       last = unit;
       count++;
@@ -118,19 +122,20 @@ function paragraphTurns(paragraph: string, language: string, shape: StyleShape, 
 /** A turn this short (a list item, a one-line paragraph) joins the next one when both fit in a turn. */
 const TINY_TURN_SEC = 4;
 
-function sectionsOf(doc: SourceDocument, language: string, shape: StyleShape, pace: ScriptPace): Section[] {
+function sectionsOf(doc: SourceDocument, language: string, shape: StyleShape): Section[] {
   const joiner = isChinese(language) ? '' : ' ';
+  const rate = speakingRateOf('local', language, DEFAULT_SPEAKING_RATES);
   return doc.sections
     .map((s) => {
       const turns: string[] = [];
-      for (const turn of s.paragraphs.flatMap((p) => paragraphTurns(p, language, shape, pace))) {
+      for (const turn of s.paragraphs.flatMap((p) => paragraphTurns(p, language, shape, rate))) {
         const prev = turns[turns.length - 1];
         const joined = prev === undefined ? '' : `${prev}${joiner}${turn}`;
         if (
           prev !== undefined &&
-          lineSeconds(prev, pace.guest) < TINY_TURN_SEC &&
+          lineSeconds(prev, rate) < TINY_TURN_SEC &&
           joined.length <= maxTurnChars(language) &&
-          lineSeconds(joined, pace.guest) <= shape.softTurnSec
+          lineSeconds(joined, rate) <= shape.softTurnSec
         ) {
           turns[turns.length - 1] = joined;
         } else turns.push(turn);
@@ -180,7 +185,7 @@ export function writeLocalScript(input: LocalScriptInput): LocalScript {
   };
   const doc = sourceDocument(input.text);
   const title = input.title?.trim() || doc.title;
-  const sections = sectionsOf(doc, language, shape, pace);
+  const sections = sectionsOf(doc, language, shape);
   if (sections.length === 0) throw new Error('The source text has no sentences to turn into a script.');
 
   // Every section's first turn, then every section's second, and so on: a fixed order, so a

@@ -75,3 +75,40 @@ export async function startTopicPodcast(stack: TestStack, token: string, topic =
   assert.equal(r.status, 202, JSON.stringify(r.body));
   return r.body.podcast.id as string;
 }
+
+/**
+ * A long Markdown article of plain, varied sentences (no facts worth checking) in English or
+ * Chinese: `sections` headed sections of `sentences` sentences each, in paragraphs of five.
+ */
+export function longArticle(language: 'en' | 'zh', sections: number, sentences: number): string {
+  const en = {
+    who: ['the engineer', 'a listener', 'the producer', 'our neighbour', 'the old radio club', 'a young reporter', 'the night editor'],
+    did: ['recorded', 'described', 'repaired', 'carried', 'explained', 'found', 'measured'],
+    what: ['a quiet tape machine', 'the morning weather report', 'a long interview', 'three small microphones', 'the station archive', 'a letter from abroad'],
+    where: ['near the harbour', 'in the basement studio', 'before the evening news', 'after a long rain', 'on the second floor', 'during the holiday'],
+  };
+  const zh = {
+    who: ['工程师', '一位听众', '制作人', '我们的邻居', '老广播俱乐部', '年轻的记者', '夜班编辑'],
+    did: ['录下了', '描述了', '修好了', '带来了', '解释了', '找到了', '测量了'],
+    what: ['一台安静的录音机', '早晨的天气预报', '一段很长的采访', '三只小话筒', '电台的档案', '一封远方的来信'],
+    where: ['在港口附近', '在地下录音室里', '在晚间新闻之前', '在一场大雨之后', '在二楼', '在假期里'],
+  };
+  const w = language === 'zh' ? zh : en;
+  const at = <T>(list: T[], i: number) => list[i % list.length]!;
+  const parts: string[] = [];
+  for (let k = 0; k < sections; k++) {
+    parts.push(language === 'zh' ? `## 第${k + 1}部分` : `## Part ${k + 1}`);
+    const paragraphs: string[] = [];
+    for (let i = 0; i < sentences; i++) {
+      const n = k * sentences + i;
+      const sentence =
+        language === 'zh'
+          ? `${at(w.where, n * 5 + k)}，${at(w.who, n)}${at(w.did, n * 3 + 1)}${at(w.what, n * 7 + 2)}。`
+          : `${at(w.where, n * 5 + k).replace(/^./, (c) => c.toUpperCase())}, ${at(w.who, n)} ${at(w.did, n * 3 + 1)} ${at(w.what, n * 7 + 2)} (note ${n + 1}).`;
+      if (i % 5 === 0) paragraphs.push('');
+      paragraphs[paragraphs.length - 1] += (language === 'zh' || i % 5 === 0 ? '' : ' ') + sentence;
+    }
+    parts.push(...paragraphs);
+  }
+  return parts.join('\n\n');
+}
