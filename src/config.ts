@@ -116,6 +116,12 @@ const EnvSchema = z.object({
   SOURCE_TIMEOUT_MS: z.coerce.number().int().min(100).default(15_000),
   TTS_MAX_TEXT_CHARS: z.coerce.number().int().min(1).max(100_000).default(100_000),
   PODCAST_MAX_SOURCE_CHARS: z.coerce.number().int().min(1).default(200_000),
+  // The largest document POST /v1/uploads accepts (API.md: 20 MB).
+  UPLOAD_MAX_BYTES: z.coerce
+    .number()
+    .int()
+    .min(1024)
+    .default(20 * 1024 * 1024),
 
   // Billing (Stripe) and the scheduled operations (src/billing, src/temporal/schedules.ts). Billing
   // answers 503 until STRIPE_SECRET_KEY is set; STRIPE_API_BASE_URL points the real SDK at another

@@ -7,8 +7,9 @@ import { SourceError } from './errors';
 
 /**
  * Documents as podcast sources: PDF, DOCX, Markdown and plain text, read into the text the script
- * writers take: headings as Markdown ATX lines (`# Title`, `## Part`), every other block a
- * paragraph, blocks separated by a blank line. What a listener does not want read out is dropped:
+ * writers take as Markdown: headings as ATX lines (`# Title`, `## Part`), every other block a
+ * paragraph on one line, blocks separated by a blank line, and characters Markdown would act on
+ * escaped so they stay text. What a listener does not want read out is dropped:
  * running heads, footers and page numbers of PDFs, DOCX footnotes, and a closing reference list.
  * Pure functions: bytes in, text out.
  */
