@@ -1,7 +1,7 @@
 import { ApplicationFailure } from '@temporalio/activity';
 import { ProviderError } from '../src/providers/tts/types';
 import { QuotaExceededError } from '../src/services/quota';
-import { SourceError } from '../src/sources/url';
+import { SourceError } from '../src/sources/errors';
 
 /**
  * Turns our classified errors into Temporal failures: the type becomes the job's error_code,

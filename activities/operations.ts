@@ -4,10 +4,12 @@ import { BackupError } from '../src/backup/errors';
 import type { ToolRun } from '../src/backup/pgTools';
 import { backupStore } from '../src/backup/store';
 import { removeExpiredSegments } from '../src/jobs/podcastSegments';
+import { removeExpiredUploads } from '../src/services/uploads';
 import type { ActivityDeps } from './deps';
 
 // Housekeeping runs under a 5-minute activity timeout; lines left over wait for the next run.
 const SEGMENT_REMOVAL_BUDGET_MS = 3 * 60_000;
+const UPLOAD_REMOVAL_BUDGET_MS = 60_000;
 
 /**
  * Scheduled operations: the monthly quota reset (seed query 3.5) and the daily backup of seed
@@ -23,7 +25,8 @@ export function createOperationsActivities({ knex, config, storage, logger }: Ac
      * Housekeeping: rows that only ever expire. Idempotency keys replay for 24 h, OAuth states
      * live 10 minutes (kept an hour here), sessions until expires_at, rate-limit counters until
      * their window ends (epoch milliseconds, in the limiter library's layout). A podcast's spoken
-     * lines (rows and files) go SEGMENT_RETENTION_DAYS after its newest job finished.
+     * lines (rows and files) go SEGMENT_RETENTION_DAYS after its newest job finished; an uploaded
+     * document (row and file) 24 h after its upload unless a podcast used it.
      */
     async removeExpiredRecords(): Promise<Record<string, number>> {
       const removed = {
@@ -37,11 +40,17 @@ export function createOperationsActivities({ knex, config, storage, logger }: Ac
         deadline: Date.now() + SEGMENT_REMOVAL_BUDGET_MS,
         onError: (podcastId, err) => logger.warn({ err, podcastId }, 'could not remove expired spoken lines; the next run retries'),
       });
+      const uploads = await removeExpiredUploads(knex, storage, {
+        deadline: Date.now() + UPLOAD_REMOVAL_BUDGET_MS,
+        onError: (uploadId, err) => logger.warn({ err, uploadId }, 'could not remove an expired upload; the next run retries'),
+      });
       return {
         ...removed,
         podcastSegments: segments.rows,
         segmentFiles: segments.files,
         segmentPodcastsFailed: segments.failed,
+        uploads: uploads.removed,
+        uploadsFailed: uploads.failed,
       };
     },
 

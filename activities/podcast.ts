@@ -14,6 +14,7 @@ import { writeLocalScript, type ScriptStyle } from '../src/script/localWriter';
 import { lineSeconds, pausesAfter, scaledRate, scriptSeconds, speakingRateOf, type ScriptPace } from '../src/script/pace';
 import { documentText, sourceDocument } from '../src/sources/markdown';
 import { adjustReservation, podcastJobKey, settleQuota } from '../src/services/quota';
+import { readUploadedDocument } from '../src/services/uploads';
 import { estimateSpeechSeconds, normaliseText } from '../src/sources/text';
 import { fetchReadableText } from '../src/sources/url';
 import type { JobStatus, SegmentRef } from '../workflows/types';
@@ -115,6 +116,13 @@ export function createPodcastActivities({ knex, storage, providers, config, logg
             await knex('podcasts')
               .where({ id: p.id })
               .update({ title: page.title.slice(0, 200) });
+        } else if (p.source_type === 'file') {
+          const doc = await readUploadedDocument({ knex, storage }, p.user_id, p.source_content);
+          text = doc.text;
+          if (!p.title)
+            await knex('podcasts')
+              .where({ id: p.id })
+              .update({ title: doc.title.slice(0, 200) });
         } else if (p.source_type === 'topic') {
           if (!providers.llm) throw invalid('A topic needs an LLM: set OPENAI_API_KEY', 'LLM_NOT_CONFIGURED');
           text = normaliseText(p.source_content);

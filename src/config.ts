@@ -127,6 +127,12 @@ const EnvSchema = z.object({
       return z.NEVER;
     }
   }),
+  // The largest document POST /v1/uploads accepts (API.md: 20 MB).
+  UPLOAD_MAX_BYTES: z.coerce
+    .number()
+    .int()
+    .min(1024)
+    .default(20 * 1024 * 1024),
 
   // Billing (Stripe) and the scheduled operations (src/billing, src/temporal/schedules.ts). Billing
   // answers 503 until STRIPE_SECRET_KEY is set; STRIPE_API_BASE_URL points the real SDK at another

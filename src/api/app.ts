@@ -24,9 +24,11 @@ import { voiceRoutes } from './routes/voices';
 import { audioRoutes } from './routes/audios';
 import { usageRoutes } from './routes/usage';
 import { podcastRoutes } from './routes/podcasts';
+import { uploadRoutes } from './routes/uploads';
 import { billingRoutes, keepRawBody } from './routes/billing';
 import { AudioService } from '../services/audios';
 import { PodcastService } from '../services/podcasts';
+import { UploadService } from '../services/uploads';
 import { BillingService } from '../services/billing';
 import { storageFromConfig } from '../storage/fromConfig';
 import { JobChanges } from '../jobs/jobChanges';
@@ -87,6 +89,7 @@ export function createApi(deps: ApiDeps) {
       events: { changes: jobChanges, slots: new StreamSlots(config.SSE_MAX_PER_USER) },
       publicUrl: config.PUBLIC_URL,
     }),
+    ...uploadRoutes({ uploads: new UploadService(knex, storage), maxBytes: config.UPLOAD_MAX_BYTES }),
     ...audioRoutes({ audios, storage, logger, publicUrl: config.PUBLIC_URL }),
     ...usageRoutes(knex),
     ...billingRoutes({ billing: new BillingService(knex, deps.temporal, config, logger), maxBodyBytes: parseBytes(config.BODY_LIMIT) }),
@@ -126,8 +129,10 @@ export function createApi(deps: ApiDeps) {
   });
   app.use(errorHandler(logger));
   app.use(async (ctx, next) => {
-    // Refuse an oversized body from its declared length before reading any of it.
-    if ((ctx.request.length ?? 0) > bodyLimit) throw new AppError('PAYLOAD_TOO_LARGE', `Request body is larger than ${config.BODY_LIMIT}`);
+    // Refuse an oversized body from its declared length before reading any of it. Uploads
+    // (multipart) have their own, larger limit, held by the one reader of such bodies (multipart.ts).
+    if ((ctx.request.length ?? 0) > bodyLimit && !ctx.request.is('multipart/form-data'))
+      throw new AppError('PAYLOAD_TOO_LARGE', `Request body is larger than ${config.BODY_LIMIT}`);
     await next();
   });
   // The Stripe webhook is verified on the exact bytes sent, so the JSON parser stays off its path.

@@ -34,6 +34,8 @@ export interface RouteSpec<B = unknown, Q = unknown, P = unknown> {
   /** The scope an API key needs (or 'all') to call this route; unset: any key may. Sessions may call everything. */
   scope?: 'tts' | 'podcast';
   body?: ZodType<B>;
+  /** A multipart/form-data body carrying one file in this field (read by the handler, see multipart.ts). */
+  file?: { field: string; description: string };
   query?: ZodType<Q>;
   params?: ZodType<P>;
   /** Status → description (and response schema when there is a body worth documenting). */
@@ -111,6 +113,13 @@ const ErrorSchema = z.object({
 
 const jsonSchema = (schema: ZodType, io: 'input' | 'output') => z.toJSONSchema(schema, { target: 'draft-2020-12', io, unrepresentable: 'any' });
 
+/** A form with one file field, as OpenAPI 3.1 describes binary content. */
+const fileFormSchema = (file: { field: string; description: string }) => ({
+  type: 'object',
+  required: [file.field],
+  properties: { [file.field]: { type: 'string', contentMediaType: 'application/octet-stream', description: file.description } },
+});
+
 /** OpenAPI 3.1 document for the mounted routes. */
 export function openApiDocument(specs: RouteSpec<any, any, any>[], info: { version: string; serverUrl?: string }) {
   const paths: Record<string, Record<string, unknown>> = {};
@@ -143,6 +152,7 @@ export function openApiDocument(specs: RouteSpec<any, any, any>[], info: { versi
       ...(spec.scope ? { 'x-api-key-scope': spec.scope } : {}),
       ...(parameters.length ? { parameters } : {}),
       ...(spec.body ? { requestBody: { required: true, content: { 'application/json': { schema: jsonSchema(spec.body, 'input') } } } } : {}),
+      ...(spec.file ? { requestBody: { required: true, content: { 'multipart/form-data': { schema: fileFormSchema(spec.file) } } } } : {}),
       responses,
     };
   }

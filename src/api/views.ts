@@ -1,5 +1,5 @@
 import crypto from 'node:crypto';
-import type { AudioJob, Podcast, PodcastJob, ScriptLine } from '../models';
+import type { AudioJob, Podcast, PodcastJob, ScriptLine, Upload } from '../models';
 import type { AudioLookup, AudioWithVoice } from '../services/audios';
 import type { PodcastWithJob } from '../services/podcasts';
 
@@ -95,3 +95,18 @@ export function audioLookupResponse(found: AudioLookup, publicUrl?: string): { s
 
 /** A weak ETag over a response body, for cheap polling with If-None-Match. */
 export const etagOf = (body: unknown) => `W/"${crypto.createHash('sha1').update(JSON.stringify(body)).digest('base64url')}"`;
+
+/** An uploaded document: what was stored, and a taste of the text a podcast would be made from. */
+export function uploadView(u: Upload, preview: string) {
+  return {
+    id: u.id,
+    filename: u.filename,
+    contentType: u.content_type,
+    bytes: u.bytes,
+    characters: u.characters,
+    preview,
+    createdAt: iso(u.created_at),
+    // Until a podcast uses it; after that it is kept.
+    expiresAt: u.used_at ? null : iso(u.expires_at),
+  };
+}

@@ -71,7 +71,8 @@ export interface ScriptLine {
 }
 
 export type PodcastStatus = 'draft' | 'processing' | 'completed' | 'failed' | 'canceled';
-export type SourceType = 'url' | 'text' | 'topic';
+/** `file`: source_content is the id of the caller's upload (see Upload). */
+export type SourceType = 'url' | 'text' | 'topic' | 'file';
 
 export interface Podcast {
   id: string;
@@ -236,6 +237,20 @@ export interface OAuthState {
   created_at: Date;
 }
 
+/** A document uploaded as a podcast source; unused ones expire (migration 013). */
+export interface Upload {
+  id: string;
+  user_id: string;
+  filename: string;
+  content_type: string;
+  bytes: number;
+  characters: number;
+  storage_key: string;
+  created_at: Date;
+  expires_at: Date;
+  used_at: Date | null;
+}
+
 /** A line's claim on a provider slot: waiting (granted_at null) or holding it. */
 export interface ProviderCapacity {
   id: string;
@@ -272,5 +287,6 @@ declare module 'knex/types/tables' {
     oauth_states: OAuthState;
     provider_capacity: ProviderCapacity;
     provider_lanes: ProviderLane;
+    uploads: Upload;
   }
 }

@@ -118,7 +118,7 @@ export function speakableLines(lines: DraftLine[], language: string): DraftLine[
 
 export interface ScriptRequest {
   title: string | null;
-  sourceType: 'url' | 'text' | 'topic';
+  sourceType: 'url' | 'text' | 'topic' | 'file';
   sourceText: string;
   language: string;
   style: string;

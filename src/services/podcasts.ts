@@ -13,6 +13,7 @@ import type { TemporalGateway } from '../temporal/client';
 import { approveScript, cancelPodcastRun, podcastWorkflowId, startPodcastRun } from '../temporal/jobs';
 import { forgetIdempotencyKey, idempotent } from './idempotency';
 import { podcastJobKey, QuotaExceededError, reserveQuota } from './quota';
+import { useUpload } from './uploads';
 import { assertVoiceUsable } from './voices';
 
 export interface CreatePodcastInput {
@@ -115,6 +116,8 @@ export class PodcastService {
     let result;
     try {
       result = await idempotent(this.knex, scope, async (trx) => {
+        // The caller's upload, unexpired (else 404), is kept from now on: this podcast reads it.
+        if (input.sourceType === 'file') await useUpload(trx, user, input.sourceContent);
         const [podcast] = await trx('podcasts')
           .insert({
             user_id: user.id,

@@ -83,6 +83,11 @@ function asSentence(text: string): string {
   return CJK.test(text[text.length - 1] ?? '') ? `${text}。` : `${text}.`;
 }
 
+/** Text from a web page or a document is stored as Markdown: characters Markdown would act on stay literal. */
+export function escapeMarkdown(text: string): string {
+  return text.replace(/[\\`*_[\]<>#|~]/g, '\\$&');
+}
+
 /** Parses a Markdown (or plain text) source into sections of speakable paragraphs. */
 export function sourceDocument(markdown: string): SourceDocument {
   const tokens = marked.lexer(normaliseText(markdown), { gfm: true });

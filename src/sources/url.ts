@@ -1,3 +1,4 @@
+import { escapeMarkdown } from './markdown';
 import dns from 'node:dns';
 import http from 'node:http';
 import https from 'node:https';
@@ -5,37 +6,10 @@ import net from 'node:net';
 import zlib from 'node:zlib';
 import { Readability } from '@mozilla/readability';
 import { JSDOM, VirtualConsole } from 'jsdom';
+import { extractDocument } from './documents';
+import { SourceError } from './errors';
 import { addressRange, isAllowedAddress, literalAddress, sameAddress } from './ssrf';
 import { normaliseText } from './text';
-
-// ---------------------------------------------------------------------------
-// Errors
-
-export type SourceErrorCode =
-  | 'SOURCE_INVALID_URL'
-  | 'SOURCE_FORBIDDEN_ADDRESS'
-  | 'SOURCE_TOO_LARGE'
-  | 'SOURCE_TIMEOUT'
-  | 'SOURCE_HTTP_ERROR'
-  | 'SOURCE_FETCH_FAILED'
-  | 'SOURCE_UNSUPPORTED_TYPE'
-  | 'SOURCE_EMPTY'
-  | 'SOURCE_TOO_MANY_REDIRECTS';
-
-export class SourceError extends Error {
-  readonly code: SourceErrorCode;
-  readonly retryable: boolean;
-  /** HTTP status for SOURCE_HTTP_ERROR. */
-  readonly status?: number;
-
-  constructor(code: SourceErrorCode, message: string, opts: { retryable?: boolean; status?: number; cause?: unknown } = {}) {
-    super(message, opts.cause === undefined ? undefined : { cause: opts.cause });
-    this.name = 'SourceError';
-    this.code = code;
-    this.retryable = opts.retryable ?? false;
-    if (opts.status !== undefined) this.status = opts.status;
-  }
-}
 
 // ---------------------------------------------------------------------------
 // Options and result
@@ -207,7 +181,7 @@ async function openHop(u: URL, ctx: HopContext): Promise<http.IncomingMessage> {
       headers: {
         Host: u.host,
         'User-Agent': ctx.userAgent,
-        Accept: 'text/html,application/xhtml+xml,text/plain;q=0.9,*/*;q=0.1',
+        Accept: 'text/html,application/xhtml+xml,text/plain;q=0.9,application/pdf;q=0.8,*/*;q=0.1',
         'Accept-Encoding': 'gzip, deflate, br',
       },
       family: pinned.family,
@@ -395,10 +369,6 @@ function isSkipped(el: Element): boolean {
   return SKIP_CLASS.test(`${el.getAttribute('class') ?? ''} ${el.id}`) || SKIP_ROLES.has(el.getAttribute('role') ?? '');
 }
 
-/** Text from the page is read as Markdown later: characters Markdown would act on stay literal. */
-function escapeMarkdown(text: string): string {
-  return text.replace(/[\\`*_[\]<>#|~]/g, '\\$&');
-}
 const BLOCK_TAGS = new Set([
   'ADDRESS',
   'ARTICLE',
@@ -615,7 +585,8 @@ export async function fetchReadableText(url: string, options: FetchOptions = {})
 
       const { mime, charset } = parseContentType(res.headers['content-type']);
       const isHtml = mime === 'text/html' || mime === 'application/xhtml+xml';
-      if (!isHtml && mime !== 'text/plain') {
+      const isPdf = mime === 'application/pdf';
+      if (!isHtml && !isPdf && mime !== 'text/plain') {
         res.destroy();
         throw new SourceError(
           'SOURCE_UNSUPPORTED_TYPE',
@@ -630,11 +601,18 @@ export async function fetchReadableText(url: string, options: FetchOptions = {})
       }
 
       const body = await readBody(res, maxBytes, controller.signal);
-      const decoded = decodeBody(body, charset, isHtml);
       const finalUrl = current.href;
-      const extracted = isHtml ? extractHtml(decoded, finalUrl) : { title: null, text: normaliseText(decoded) };
+      let extracted: { title: string | null; text: string };
+      if (isPdf) extracted = await extractDocument(body, 'pdf');
+      else {
+        const decoded = decodeBody(body, charset, isHtml);
+        extracted = isHtml ? extractHtml(decoded, finalUrl) : { title: null, text: normaliseText(decoded) };
+      }
       if (extracted.text === '') {
-        throw new SourceError('SOURCE_EMPTY', `No readable text was found at ${describeUrl(current)}.`);
+        const what = isPdf
+          ? `The PDF at ${describeUrl(current)} has no text layer (a scanned document?).`
+          : `No readable text was found at ${describeUrl(current)}.`;
+        throw new SourceError('SOURCE_EMPTY', what);
       }
       return { title: extracted.title, text: extracted.text, finalUrl, bytes: body.length };
     }

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { call, registerUser } from '../helpers/api';
+import { imageOnlyPdf, makeDocx, makePdf, uploadDocument } from '../helpers/documents';
 import { ARTICLE_ZH_EN, assertMonotonicProgress, downloadedDuration, mirroredStatuses, pollJob } from '../helpers/generation';
 import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
 import { startS3Server } from '../helpers/s3Server';
@@ -140,6 +141,94 @@ describe('podcast generation, end to end over HTTP (local speech, ffmpeg, Tempor
       const podcast = await expectCompleted(token, user.id, res.body.podcast.id, 0);
       assert.equal(podcast.title, 'Voices of Tomorrow', 'the page title names an untitled podcast');
       assert.ok(!podcast.script.some((l: { text: string }) => l.text.includes('Home | About')), 'navigation is not read out');
+    } finally {
+      page.close();
+    }
+  });
+
+  it('makes podcasts from an uploaded PDF and DOCX: their lines come from the documents, not their furniture or references', async () => {
+    const pdf = await makePdf(
+      [
+        ['Honeybees live in colonies of many thousands. Each colony has a single queen.', '', 'Worker bees gather nectar and pollen all summer long.'],
+        ['Drones do not gather food. In autumn the workers drive them out of the hive.', '', 'References', 'Seeley, T. The Wisdom of the Hive. 1995.'],
+      ],
+      { title: 'Life in the Hive', runningHead: 'Apiculture Quarterly 12', footer: (n, of) => `Page ${n} of ${of}` },
+    );
+    const docx = await makeDocx([
+      { title: 'Keeping Bees' },
+      { heading: 1, text: 'Getting started' },
+      { text: 'A beginner needs one hive, a veil and a smoker.', footnote: 'Prices vary by region.' },
+      { text: 'Inspect the hive every week in spring.' },
+      { heading: 1, text: 'Bibliography' },
+      { text: 'Crane, E. The World History of Beekeeping. 1999.' },
+    ]);
+    for (const doc of [
+      {
+        name: 'hive.pdf',
+        bytes: pdf,
+        title: 'Life in the Hive',
+        spoken: ['Each colony has a single queen.', 'In autumn the workers drive them out of the hive.'],
+      },
+      {
+        name: 'keeping.docx',
+        bytes: docx,
+        title: 'Keeping Bees',
+        spoken: ['A beginner needs one hive, a veil and a smoker.', 'Inspect the hive every week in spring.'],
+      },
+    ]) {
+      const { token, user } = await registerUser(stack, 'podcast-file');
+      const upload = await uploadDocument(stack, token, { name: doc.name, bytes: doc.bytes });
+      assert.equal(upload.status, 201, JSON.stringify(upload.body));
+      const res = await call(stack.url, 'POST', '/v1/podcasts', {
+        token,
+        body: {
+          sourceType: 'file',
+          sourceContent: upload.body.id,
+          targetDuration: 60,
+          language: 'en-US',
+          hostVoiceId: 'local-en-female',
+          guestVoiceId: 'local-en-male',
+        },
+      });
+      assert.equal(res.status, 202, JSON.stringify(res.body));
+      assert.equal(res.body.podcast.sourceType, 'file');
+      assert.ok((await stack.knex('uploads').where({ id: upload.body.id }).first())?.used_at, 'the upload is kept for this podcast');
+      const podcast = await expectCompleted(token, user.id, res.body.podcast.id, 0);
+      assert.equal(podcast.title, doc.title, "the document's title names an untitled podcast");
+      const spoken = podcast.script.map((l: { text: string }) => l.text).join(' ');
+      for (const sentence of doc.spoken) assert.ok(spoken.includes(sentence), `${doc.name}: "${sentence}" is spoken in ${spoken}`);
+      for (const unwanted of ['Apiculture Quarterly', 'Page 1 of 2', 'Seeley', 'Wisdom of the Hive', 'Crane', 'Prices vary'])
+        assert.ok(!spoken.includes(unwanted), `${doc.name}: "${unwanted}" is not read out`);
+    }
+  });
+
+  it('fails a podcast from a URL serving a scanned PDF with SOURCE_EMPTY, charging nothing', async () => {
+    const scan = await imageOnlyPdf();
+    const page = http.createServer((_req, res) => {
+      res.setHeader('content-type', 'application/pdf');
+      res.end(scan);
+    });
+    await new Promise<void>((r) => page.listen(0, '127.0.0.1', r));
+    try {
+      const { token, user } = await registerUser(stack, 'podcast-scan');
+      const res = await call(stack.url, 'POST', '/v1/podcasts', {
+        token,
+        body: {
+          sourceType: 'url',
+          sourceContent: `http://127.0.0.1:${(page.address() as AddressInfo).port}/scan.pdf`,
+          targetDuration: 60,
+          hostVoiceId: 'local-en-female',
+          guestVoiceId: 'local-en-male',
+        },
+      });
+      assert.equal(res.status, 202, JSON.stringify(res.body));
+      const { job } = await pollJob(stack, token, res.body.podcast.id);
+      assert.equal(job.status, 'failed');
+      assert.equal(job.errorCode, 'SOURCE_EMPTY');
+      assert.match(job.errorMessage, /no text layer/);
+      const u = await stack.knex('users').where({ id: user.id }).first();
+      assert.deepEqual([u?.quota_used, u?.quota_reserved], [0, 0]);
+      assert.equal((await stack.knex('usage_logs').where({ user_id: user.id })).length, 0);
     } finally {
       page.close();
     }

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { registerUser } from '../helpers/api';
+import { uploadDocument } from '../helpers/documents';
 import { startTestStack, type TestStack } from '../helpers/stack';
 
 describe('housekeeping workflow', function () {
@@ -47,5 +48,32 @@ describe('housekeeping workflow', function () {
       ['c'.repeat(64)],
     );
     assert.deepEqual(await stack.knex('rate_limits').where('key', 'like', 'housekeeping-%').pluck('key'), ['housekeeping-live']);
+  });
+
+  it('removes uploads unused for 24 hours, row and file, and keeps fresh ones and those a podcast used', async () => {
+    const { token, user } = await registerUser(stack, 'housekeeping-uploads');
+    const upload = async (name: string) => {
+      const res = await uploadDocument(stack, token, { name, bytes: Buffer.from(`The text of ${name}.`) });
+      assert.equal(res.status, 201, JSON.stringify(res.body));
+      return res.body.id as string;
+    };
+    const [stale, used, fresh] = [await upload('stale.txt'), await upload('used.txt'), await upload('fresh.txt')];
+    const dayAgo = new Date(Date.now() - 86_400_000);
+    await stack.knex('uploads').whereIn('id', [stale, used]).update({ created_at: dayAgo, expires_at: dayAgo });
+    await stack.knex('uploads').where({ id: used }).update({ used_at: dayAgo });
+
+    const client = await stack.temporal.client();
+    const removed = await client.workflow.execute('housekeepingWorkflow', {
+      taskQueue: stack.taskQueue,
+      workflowId: `housekeeping-uploads-${Date.now()}`,
+      args: [],
+    });
+    assert.ok(removed.uploads >= 1, JSON.stringify(removed));
+    assert.equal(removed.uploadsFailed, 0);
+
+    assert.deepEqual((await stack.knex('uploads').where({ user_id: user.id }).pluck('id')).sort(), [used, fresh].sort());
+    assert.equal(await stack.storage.exists(`uploads/${user.id}/${stale}`), false, 'the stale file is gone');
+    assert.equal(await stack.storage.exists(`uploads/${user.id}/${used}`), true);
+    assert.equal(await stack.storage.exists(`uploads/${user.id}/${fresh}`), true);
   });
 });

@@ -5,7 +5,9 @@ import net from 'node:net';
 import type { AddressInfo } from 'node:net';
 import zlib from 'node:zlib';
 import { isAllowedAddress, isPublicAddress, literalAddress } from '../../src/sources/ssrf';
-import { fetchReadableText, SourceError, type ResolvedAddress } from '../../src/sources/url';
+import { SourceError } from '../../src/sources/errors';
+import { fetchReadableText, type ResolvedAddress } from '../../src/sources/url';
+import { imageOnlyPdf, makePdf } from '../helpers/documents';
 
 // ---------------------------------------------------------------------------
 // Helpers
@@ -376,9 +378,9 @@ describe('sources/url fetchReadableText', () => {
 
     it('rejects unsupported content types and empty pages', async () => {
       const srv = await serve((req, res) => {
-        if (req.url === '/pdf') {
-          res.writeHead(200, { 'Content-Type': 'application/pdf' });
-          res.end('%PDF-1.4');
+        if (req.url === '/zip') {
+          res.writeHead(200, { 'Content-Type': 'application/zip' });
+          res.end('PK\x03\x04');
         } else if (req.url === '/none') {
           res.end('no type');
         } else {
@@ -386,10 +388,44 @@ describe('sources/url fetchReadableText', () => {
           res.end('<html><head><title>Empty</title><script>var x = 1;</script></head><body>  </body></html>');
         }
       });
-      await expectSourceError(fetchReadableText(`${srv.base}/pdf`, LOOPBACK), 'SOURCE_UNSUPPORTED_TYPE');
+      await expectSourceError(fetchReadableText(`${srv.base}/zip`, LOOPBACK), 'SOURCE_UNSUPPORTED_TYPE');
       const none = await expectSourceError(fetchReadableText(`${srv.base}/none`, LOOPBACK), 'SOURCE_UNSUPPORTED_TYPE');
       assert.equal(none.retryable, false);
       await expectSourceError(fetchReadableText(`${srv.base}/empty`, LOOPBACK), 'SOURCE_EMPTY');
+    });
+  });
+
+  describe('PDF', () => {
+    it('reads a page served as application/pdf as a PDF: its text, its title, without its page furniture', async () => {
+      const pdf = await makePdf([['A river runs through the valley.'], ['It reaches the sea at last.']], {
+        title: 'The River',
+        runningHead: 'Geography Weekly',
+        footer: (n) => String(n),
+      });
+      const srv = await serve((_req, res) => {
+        res.writeHead(200, { 'Content-Type': 'application/pdf' });
+        res.end(pdf);
+      });
+      const out = await fetchReadableText(`${srv.base}/paper.pdf`, LOOPBACK);
+      assert.deepEqual(out, {
+        title: 'The River',
+        text: 'A river runs through the valley.\n\nIt reaches the sea at last.',
+        finalUrl: `${srv.base}/paper.pdf`,
+        bytes: pdf.length,
+      });
+      assert.match(String(srv.requests[0]!.headers.accept), /application\/pdf/);
+    });
+
+    it('reports a scanned PDF as empty and a broken one as unreadable, neither retryable', async () => {
+      const scan = await imageOnlyPdf();
+      const srv = await serve((req, res) => {
+        res.writeHead(200, { 'Content-Type': 'application/pdf' });
+        res.end(req.url === '/scan.pdf' ? scan : '%PDF-1.4 truncated');
+      });
+      const empty = await expectSourceError(fetchReadableText(`${srv.base}/scan.pdf`, LOOPBACK), 'SOURCE_EMPTY');
+      assert.match(empty.message, /no text layer/);
+      const broken = await expectSourceError(fetchReadableText(`${srv.base}/broken.pdf`, LOOPBACK), 'SOURCE_UNREADABLE');
+      assert.equal(broken.retryable, false);
     });
   });
 

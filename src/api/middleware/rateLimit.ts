@@ -4,8 +4,9 @@ import type { RateLimits } from '../../services/rateLimits';
 import { rateLimited } from '../../errors';
 import type { AuthContext, RouteSpec } from '../route';
 
-// The endpoints that start generations: limited per user, whether a session or a key calls them.
-const CREATE_ROUTES = new Set(['post /v1/audios', 'post /v1/podcasts']);
+// The endpoints that start generations, and uploads (each is read and extracted at once): limited
+// per user, whether a session or a key calls them.
+const CREATE_ROUTES = new Set(['post /v1/audios', 'post /v1/podcasts', 'post /v1/uploads']);
 
 /** Counts a keyed request against the key's per-minute limit; RateLimit-* headers tell clients where they stand. */
 export async function limitApiKey(ctx: Context, limits: RateLimits, key: ApiKeyGrant): Promise<void> {

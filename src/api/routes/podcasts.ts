@@ -23,8 +23,13 @@ const ScriptLineIn = z.strictObject({
 const CreatePodcast = z
   .strictObject({
     title: z.string().trim().min(1).max(200).optional(),
-    sourceType: z.enum(['url', 'text', 'topic']),
-    sourceContent: z.string().trim().min(1).max(1_000_000),
+    sourceType: z.enum(['url', 'text', 'topic', 'file']),
+    sourceContent: z
+      .string()
+      .trim()
+      .min(1)
+      .max(1_000_000)
+      .describe('The URL, the text, the topic, or (sourceType file) the id of an upload from POST /v1/uploads'),
     targetDuration: z.number().int().min(60).max(7200).default(600),
     style: z.enum(['casual', 'formal', 'debate']).default('casual'),
     language: z
@@ -37,6 +42,8 @@ const CreatePodcast = z
     review: z.boolean().default(false),
   })
   .superRefine((b, ctx) => {
+    if (b.sourceType === 'file' && !z.uuid().safeParse(b.sourceContent).success)
+      ctx.addIssue({ code: 'custom', path: ['sourceContent'], message: 'must be the id of an upload (POST /v1/uploads) when sourceType is file' });
     if (b.sourceType !== 'url') return;
     let url: URL | null = null;
     try {
@@ -65,7 +72,7 @@ export function podcastRoutes(deps: { podcasts: PodcastService; knex: Knex; stor
       path: '/v1/podcasts',
       tag: 'podcasts',
       scope: 'podcast',
-      summary: 'Create a podcast from a URL, a text or a topic, and start generating it',
+      summary: 'Create a podcast from a URL, a text, a topic or an uploaded document, and start generating it',
       auth: 'required',
       body: CreatePodcast,
       responses: { 202: { description: 'Accepted: the podcast and its job' } },
