@@ -23,6 +23,7 @@ import { healthRoutes } from './routes/health';
 import { voiceRoutes } from './routes/voices';
 import { audioRoutes } from './routes/audios';
 import { usageRoutes } from './routes/usage';
+import { pronunciationRoutes } from './routes/pronunciations';
 import { podcastRoutes } from './routes/podcasts';
 import { billingRoutes, keepRawBody } from './routes/billing';
 import { AudioService } from '../services/audios';
@@ -89,6 +90,7 @@ export function createApi(deps: ApiDeps) {
     }),
     ...audioRoutes({ audios, storage, logger, publicUrl: config.PUBLIC_URL }),
     ...usageRoutes(knex),
+    ...pronunciationRoutes(knex),
     ...billingRoutes({ billing: new BillingService(knex, deps.temporal, config, logger), maxBodyBytes: parseBytes(config.BODY_LIMIT) }),
   ];
   const openapi = openApiDocument(specs, { version: '1.0.0', serverUrl: config.PUBLIC_URL });
