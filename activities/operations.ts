@@ -4,6 +4,7 @@ import { BackupError } from '../src/backup/errors';
 import type { ToolRun } from '../src/backup/pgTools';
 import { backupStore } from '../src/backup/store';
 import { removeExpiredSegments } from '../src/jobs/podcastSegments';
+import { removeFinishedJobPronunciations } from '../src/services/pronunciations';
 import type { ActivityDeps } from './deps';
 
 // Housekeeping runs under a 5-minute activity timeout; lines left over wait for the next run.
@@ -23,7 +24,8 @@ export function createOperationsActivities({ knex, config, storage, logger }: Ac
      * Housekeeping: rows that only ever expire. Idempotency keys replay for 24 h, OAuth states
      * live 10 minutes (kept an hour here), sessions until expires_at, rate-limit counters until
      * their window ends (epoch milliseconds, in the limiter library's layout). A podcast's spoken
-     * lines (rows and files) go SEGMENT_RETENTION_DAYS after its newest job finished.
+     * lines (rows and files) go SEGMENT_RETENTION_DAYS after its newest job finished; a job's copy
+     * of the pronunciation dictionary goes once the job has finished.
      */
     async removeExpiredRecords(): Promise<Record<string, number>> {
       const removed = {
@@ -31,6 +33,7 @@ export function createOperationsActivities({ knex, config, storage, logger }: Ac
         idempotencyKeys: await knex('idempotency_keys').where('created_at', '<', knex.raw(`NOW() - INTERVAL '24 hours'`)).delete(),
         oauthStates: await knex('oauth_states').where('created_at', '<', knex.raw(`NOW() - INTERVAL '1 hour'`)).delete(),
         rateLimits: await knex('rate_limits').where('expire', '<', Date.now()).delete(),
+        jobPronunciations: await removeFinishedJobPronunciations(knex),
       };
       const segments = await removeExpiredSegments(knex, storage, {
         retentionDays: config.SEGMENT_RETENTION_DAYS,

@@ -1,4 +1,6 @@
 import type { Knex } from 'knex';
+import { AUDIO_FINISHED_STATUSES } from '../jobs/audioJob';
+import { FINISHED_STATUSES } from '../jobs/podcastJob';
 import { compilePronunciations, type Pronunciation } from '../script/pronunciations';
 
 /** What one dictionary may hold (API.md: at most 500 entries, terms of 1–100 characters). */
@@ -59,4 +61,12 @@ export function jobPronunciations(knex: Knex, keep = 64): (jobId: string) => Pro
     if (compiled.size > keep) compiled.delete(compiled.keys().next().value!);
     return dictionary;
   };
+}
+
+/** Housekeeping: a finished job's copy is never read again (a retry is a new job, with its own copy). */
+export function removeFinishedJobPronunciations(knex: Knex): Promise<number> {
+  return knex('job_pronunciations as jp')
+    .whereExists((q) => q.from('podcast_jobs as j').whereRaw('j.id = jp.job_id').whereIn('j.status', FINISHED_STATUSES))
+    .orWhereExists((q) => q.from('audio_jobs as a').whereRaw('a.id = jp.job_id').whereIn('a.status', AUDIO_FINISHED_STATUSES))
+    .delete();
 }
