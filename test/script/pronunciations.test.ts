@@ -51,6 +51,11 @@ describe('pronunciation dictionary', () => {
     assert.equal(applyPronunciations('C++ and axb, a.b, $5 (x|y) x', dict), 'C plus plus and axb, a dot b, five dollars x or y x');
   });
 
+  it('handles characters beyond the Basic Multilingual Plane at and around terms', () => {
+    assert.equal(applyPronunciations('发射🚀了', [{ term: '🚀', say: 'rocket' }]), '发射rocket了');
+    assert.equal(applyPronunciations('𝐀AI AI𝐀 AI', [{ term: 'AI', say: 'A-I' }]), '𝐀AI AI𝐀 A-I', 'a letter outside the BMP continues a word too');
+  });
+
   it('gives text back unchanged without a dictionary', () => {
     const same = compilePronunciations([]);
     assert.equal(same('Anything at all.'), 'Anything at all.');
