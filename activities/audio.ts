@@ -6,6 +6,7 @@ import type { ProviderLanes } from '../src/capacity/providerLanes';
 import { AUDIO_FINISHED_STATUSES, failAudioJob } from '../src/jobs/audioJob';
 import type { AudioJob } from '../src/models';
 import { resolveVoice } from '../src/providers';
+import { jobPronunciations, snapshotJobPronunciations } from '../src/services/pronunciations';
 import { audioJobKey, settleQuota } from '../src/services/quota';
 import { chunkText } from '../src/sources/text';
 import type { SegmentRef } from '../workflows/types';
@@ -18,6 +19,7 @@ const PAUSE_BETWEEN_CHUNKS_MS = 120;
 
 /** Text to speech: the same machinery as podcasts, for one voice and a text split at sentences. */
 export function createAudioActivities({ knex, storage, providers, config }: ActivityDeps, lanes: ProviderLanes) {
+  const pronunciationsOf = jobPronunciations(knex);
   const jobAndVoice = async (audioId: string) => {
     const job = await knex('audio_jobs').where({ id: audioId }).first();
     if (!job) throw invalid(`Audio ${audioId} no longer exists`, 'NOT_FOUND');
@@ -25,7 +27,10 @@ export function createAudioActivities({ knex, storage, providers, config }: Acti
     if (!voiceRow) throw invalid(`Unknown voice ${job.voice_id}`, 'TTS_UNKNOWN_VOICE');
     const language = voiceRow.language ?? 'zh-CN';
     const voice = resolveVoice(providers, voiceRow, language);
-    return { job, voice, language, chunks: chunkText(job.text, voice.provider.maxChars, language) };
+    // Split after the pronunciations are applied, so no chunk outgrows what the engine accepts;
+    // the job's copy of the dictionary never changes, so every activity cuts the same chunks.
+    const spoken = (await pronunciationsOf(audioId))(job.text);
+    return { job, voice, language, chunks: chunkText(spoken, voice.provider.maxChars, language) };
   };
 
   return {
@@ -43,6 +48,8 @@ export function createAudioActivities({ knex, storage, providers, config }: Acti
 
     /** How many provider-sized chunks the text makes. */
     async planAudio(a: { audioId: string }): Promise<{ chunks: number; renderedLocally: boolean; concurrency: number }> {
+      const owner = await knex('audio_jobs').where({ id: a.audioId }).first('user_id');
+      if (owner) await snapshotJobPronunciations(knex, { jobId: a.audioId, userId: owner.user_id });
       const { chunks, voice } = await jobAndVoice(a.audioId);
       await knex('audio_jobs').where({ id: a.audioId }).update({ tts_provider: voice.provider.name });
       return {
@@ -72,7 +79,17 @@ export function createAudioActivities({ knex, storage, providers, config }: Acti
         const spoken = await classified(() =>
           speakToStorage(
             storage,
-            { key, text, language, speed: Number(job.speed), voice, signal: Context.current().cancellationSignal },
+            {
+              key,
+              text,
+              language,
+              speed: Number(job.speed),
+              voice,
+              signal: Context.current().cancellationSignal,
+              // The chunks around this one, so a long text reads on as one (ElevenLabs).
+              previousText: chunks[a.index - 1],
+              nextText: chunks[a.index + 1],
+            },
             { lanes, ticket: { userId: job.user_id, jobId: job.id, jobCreatedAt: new Date(job.created_at), jobCap: config.SYNTH_CONCURRENCY ?? null } },
           ),
         );

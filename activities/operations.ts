@@ -5,6 +5,7 @@ import type { ToolRun } from '../src/backup/pgTools';
 import { backupStore } from '../src/backup/store';
 import { removeExpiredSegments } from '../src/jobs/podcastSegments';
 import { removeExpiredUploads } from '../src/services/uploads';
+import { removeFinishedJobPronunciations } from '../src/services/pronunciations';
 import type { ActivityDeps } from './deps';
 
 // Housekeeping runs under a 5-minute activity timeout; lines left over wait for the next run.
@@ -26,7 +27,8 @@ export function createOperationsActivities({ knex, config, storage, logger }: Ac
      * live 10 minutes (kept an hour here), sessions until expires_at, rate-limit counters until
      * their window ends (epoch milliseconds, in the limiter library's layout). A podcast's spoken
      * lines (rows and files) go SEGMENT_RETENTION_DAYS after its newest job finished; an uploaded
-     * document (row and file) 24 h after its upload unless a podcast used it.
+     * document (row and file) 24 h after its upload unless a podcast used it; a job's copy of the
+     * pronunciation dictionary once the job has finished.
      */
     async removeExpiredRecords(): Promise<Record<string, number>> {
       const removed = {
@@ -34,6 +36,7 @@ export function createOperationsActivities({ knex, config, storage, logger }: Ac
         idempotencyKeys: await knex('idempotency_keys').where('created_at', '<', knex.raw(`NOW() - INTERVAL '24 hours'`)).delete(),
         oauthStates: await knex('oauth_states').where('created_at', '<', knex.raw(`NOW() - INTERVAL '1 hour'`)).delete(),
         rateLimits: await knex('rate_limits').where('expire', '<', Date.now()).delete(),
+        jobPronunciations: await removeFinishedJobPronunciations(knex),
       };
       const segments = await removeExpiredSegments(knex, storage, {
         retentionDays: config.SEGMENT_RETENTION_DAYS,

@@ -13,6 +13,7 @@ import { writeLlmScript, type ScriptProgress } from '../src/script/llmWriter';
 import { writeLocalScript, type ScriptStyle } from '../src/script/localWriter';
 import { lineSeconds, pausesAfter, scaledRate, scriptSeconds, speakingRateOf, type ScriptPace } from '../src/script/pace';
 import { documentText, sourceDocument } from '../src/sources/markdown';
+import { jobPronunciations, snapshotJobPronunciations } from '../src/services/pronunciations';
 import { adjustReservation, podcastJobKey, settleQuota } from '../src/services/quota';
 import { readUploadedDocument } from '../src/services/uploads';
 import { estimateSpeechSeconds, normaliseText } from '../src/sources/text';
@@ -25,12 +26,17 @@ import { assertWhole, contentTypeOf, localCopies, segmentHash, speakToStorage, w
 const sourceKey = (podcastId: string) => `podcasts/${podcastId}/source.txt`;
 /** The length loop stops once the podcast is this close to its target (the promise is ±10 %). */
 const LENGTH_TOLERANCE = 0.05;
+/** Lines looked at on each side of a line for its voice's previous and next line (ElevenLabs context). */
+const NEARBY_LINES = 6;
 
 /** A line of the script with what speaking it needs (see synthesizePodcastLine). */
 interface LineRow {
   line: DbScriptLine | null;
   language: string;
   user_id: string;
+  style: string;
+  /** Lines from max(0, index - NEARBY_LINES) to index + NEARBY_LINES. */
+  nearby: DbScriptLine[];
   job_created_at: Date | null;
   voice: Pick<Voice, 'id' | 'provider' | 'gender' | 'language'> | null;
   segments: Array<Pick<PodcastSegment, 'text_hash' | 'storage_key' | 'duration' | 'chars' | 'provider' | 'api_cost'>> | null;
@@ -44,6 +50,7 @@ export function createPodcastActivities({ knex, storage, providers, config, logg
   };
 
   const recordLineDone = lineProgressRecorder(knex);
+  const pronunciationsOf = jobPronunciations(knex);
 
   const voicesOf = (p: Podcast) => {
     if (!p.host_voice_id || !p.guest_voice_id) throw invalid('The podcast has no host or guest voice', 'INVALID_INPUT');
@@ -227,6 +234,8 @@ export function createPodcastActivities({ knex, storage, providers, config, logg
       if (script.length === 0) throw invalid('The podcast has no script to speak', 'SCRIPT_EMPTY');
       const estimatedSeconds = Math.ceil(script.reduce((s, l) => s + estimateSpeechSeconds(l.text, p.language), 0));
       await classified(() => adjustReservation(knex, podcastJobKey(a.jobId), estimatedSeconds));
+      // The dictionary is copied here, after any review, so edits made while reviewing count.
+      await snapshotJobPronunciations(knex, { jobId: a.jobId, userId: p.user_id });
       const voices = await knex('voices').whereIn('id', [...new Set(script.map((l) => l.voice_id))]);
       const engines = voices.map((v) => resolveVoice(providers, v, p.language).provider.name);
       return { lines: script.length, estimatedSeconds, concurrency: lanes.concurrencyFor(engines, config.SYNTH_CONCURRENCY) };
@@ -243,6 +252,11 @@ export function createPodcastActivities({ knex, storage, providers, config, logg
           knex.raw('p.script -> ?::int AS line', [a.index]),
           'p.language',
           'p.user_id',
+          'p.style',
+          knex.raw(`jsonb_path_query_array(p.script, '$[$from to $to]', jsonb_build_object('from', ?::int, 'to', ?::int)) AS nearby`, [
+            Math.max(0, a.index - NEARBY_LINES),
+            a.index + NEARBY_LINES,
+          ]),
           knex.raw('(SELECT j.created_at FROM podcast_jobs j WHERE j.id = ?) AS job_created_at', [a.jobId]),
           knex.raw(
             `CASE WHEN v.id IS NULL THEN NULL ELSE json_build_object('id', v.id, 'provider', v.provider, 'gender', v.gender, 'language', v.language) END AS voice`,
@@ -257,7 +271,12 @@ export function createPodcastActivities({ knex, storage, providers, config, logg
       if (!row || !line) throw invalid(`Line ${a.index} is missing from the script`, 'SCRIPT_CHANGED');
       if (!row.voice) throw invalid(`Unknown voice ${line.voice_id}`, 'TTS_UNKNOWN_VOICE');
       const voice = resolveVoice(providers, row.voice, row.language);
-      const hash = segmentHash({ text: line.text, voiceId: line.voice_id, speed: 1, language: row.language, voice });
+      // The engine hears the line with the job's pronunciations and the style's delivery; the
+      // script keeps the original words.
+      const pronounce = await pronunciationsOf(a.jobId);
+      const text = pronounce(line.text);
+      const instructions = voice.provider.instructionsFor?.(row.style);
+      const hash = segmentHash({ text, voiceId: line.voice_id, speed: 1, language: row.language, voice, instructions });
       const key = `${segmentPrefix(a.podcastId)}${String(a.index).padStart(5, '0')}-${hash.slice(0, 32)}.${voice.format}`;
 
       // The same sound anywhere in the podcast will do: an edit or the length loop moves lines about.
@@ -280,7 +299,7 @@ export function createPodcastActivities({ knex, storage, providers, config, logg
         // Bought and stored by an attempt that died before recording it (the key names exactly
         // this line's sound): measured and recorded, never bought again. Its price went unrecorded.
         const duration = await withTempDir(async (dir) => lineDuration((await localCopies(storage, [key], dir))[0]!));
-        ref = { index: a.index, key, duration, chars: [...line.text].length, provider: voice.provider.name, apiCost: null };
+        ref = { index: a.index, key, duration, chars: [...text].length, provider: voice.provider.name, apiCost: null };
       } else {
         const signal = Context.current().cancellationSignal;
         const ticket = {
@@ -289,8 +308,23 @@ export function createPodcastActivities({ knex, storage, providers, config, logg
           jobCreatedAt: new Date(row.job_created_at ?? Date.now()),
           jobCap: config.SYNTH_CONCURRENCY ?? null,
         };
+        const { previousText, nextText } = sameVoiceNeighbours(row.nearby, Math.min(a.index, NEARBY_LINES));
         const spoken = await classified(() =>
-          speakToStorage(storage, { key, text: line.text, language: row.language, speed: 1, voice, signal }, { lanes, ticket }),
+          speakToStorage(
+            storage,
+            {
+              key,
+              text,
+              language: row.language,
+              speed: 1,
+              voice,
+              signal,
+              instructions,
+              previousText: previousText && pronounce(previousText),
+              nextText: nextText && pronounce(nextText),
+            },
+            { lanes, ticket },
+          ),
         );
         ref = { index: a.index, key, duration: spoken.duration, chars: spoken.characters, provider: voice.provider.name, apiCost: spoken.apiCost };
       }
@@ -447,4 +481,15 @@ export function createPodcastActivities({ knex, storage, providers, config, logg
       });
     },
   };
+}
+
+/** The text of the nearest line before and after `at` spoken by the same voice, if any is near. */
+function sameVoiceNeighbours(lines: DbScriptLine[], at: number): { previousText?: string; nextText?: string } {
+  const voiceId = lines[at]?.voice_id;
+  const previous = lines
+    .slice(0, at)
+    .reverse()
+    .find((l) => l.voice_id === voiceId);
+  const next = lines.slice(at + 1).find((l) => l.voice_id === voiceId);
+  return { previousText: previous?.text, nextText: next?.text };
 }

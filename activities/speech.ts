@@ -8,7 +8,7 @@ import { spokenAudioProblem, stitchedAudioProblem } from '../src/audio/checks';
 import { lineDuration } from '../src/audio/duration';
 import type { LaneTicket, ProviderLanes } from '../src/capacity/providerLanes';
 import type { ResolvedVoice } from '../src/providers';
-import { ProviderError } from '../src/providers/tts/types';
+import { ProviderError, type SynthesisRequest } from '../src/providers/tts/types';
 import type { Storage } from '../src/storage/types';
 
 /**
@@ -16,11 +16,14 @@ import type { Storage } from '../src/storage/types';
  * carries a hash of everything that shapes the sound, so a retried activity or a retried job
  * finds the audio it already paid for and never asks the provider again.
  */
-export function segmentHash(args: { text: string; voiceId: string; speed: number; language: string; voice: ResolvedVoice }): string {
-  return crypto
-    .createHash('sha256')
-    .update(JSON.stringify([args.text, args.voiceId, args.speed, args.language, args.voice.provider.name, args.voice.providerVoice, args.voice.format]))
-    .digest('hex');
+export function segmentHash(args: { text: string; voiceId: string; speed: number; language: string; voice: ResolvedVoice; instructions?: string }): string {
+  // `text` is what the engine is sent (pronunciations applied), so a dictionary change re-speaks
+  // exactly the lines it changes. Delivery instructions are hashed only when there are some, so
+  // lines spoken without them keep their hash. Neighbouring text (ElevenLabs context) is not
+  // hashed: it only smooths the flow, and editing one line must not re-speak its neighbours.
+  const sound = [args.text, args.voiceId, args.speed, args.language, args.voice.provider.name, args.voice.providerVoice, args.voice.format];
+  if (args.instructions) sound.push(args.instructions);
+  return crypto.createHash('sha256').update(JSON.stringify(sound)).digest('hex');
 }
 
 export const contentTypeOf = (format: 'mp3' | 'wav') => (format === 'mp3' ? 'audio/mpeg' : 'audio/wav');
@@ -64,7 +67,14 @@ const BAD_AUDIO_ATTEMPTS = 3;
  */
 export async function speakToStorage(
   storage: Storage,
-  args: { key: string; text: string; language: string; speed: number; voice: ResolvedVoice; signal: AbortSignal },
+  args: {
+    key: string;
+    text: string;
+    language: string;
+    speed: number;
+    voice: ResolvedVoice;
+    signal: AbortSignal;
+  } & Pick<SynthesisRequest, 'instructions' | 'previousText' | 'nextText'>,
   lane: { lanes: ProviderLanes; ticket: LaneTicket },
 ): Promise<{ duration: number; bytes: number; characters: number; apiCost: number | null }> {
   return whileHeartbeating(() =>
@@ -80,6 +90,9 @@ export async function speakToStorage(
             format: args.voice.format,
             outputPath: file,
             signal: args.signal,
+            instructions: args.instructions,
+            previousText: args.previousText,
+            nextText: args.nextText,
           }),
         );
         // Checked before it is stored (reading the headers spawns nothing), then stored at once.

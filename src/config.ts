@@ -93,6 +93,13 @@ const EnvSchema = z.object({
   ELEVENLABS_API_KEY: optionalString,
   ELEVENLABS_BASE_URL: optionalString,
   ELEVENLABS_MODEL_ID: z.string().default('eleven_multilingual_v2'),
+  // Voices that flow: ElevenLabs hears each line's neighbouring text of the same voice; OpenAI's
+  // gpt-4o-mini-tts is told how to speak each podcast style (other OpenAI models take no instructions).
+  ELEVENLABS_CONTEXT: bool.default(true),
+  OPENAI_TTS_INSTRUCTIONS: bool.default(true),
+  OPENAI_TTS_INSTRUCTIONS_CASUAL: optionalString.pipe(z.string().max(4000).optional()),
+  OPENAI_TTS_INSTRUCTIONS_FORMAL: optionalString.pipe(z.string().max(4000).optional()),
+  OPENAI_TTS_INSTRUCTIONS_DEBATE: optionalString.pipe(z.string().max(4000).optional()),
   PROVIDER_TIMEOUT_MS: z.coerce.number().int().min(1000).default(120_000),
 
   // Lines of one job in flight; unset, a job alone may use its provider's whole lane (below).

@@ -23,6 +23,7 @@ import { healthRoutes } from './routes/health';
 import { voiceRoutes } from './routes/voices';
 import { audioRoutes } from './routes/audios';
 import { usageRoutes } from './routes/usage';
+import { pronunciationRoutes } from './routes/pronunciations';
 import { podcastRoutes } from './routes/podcasts';
 import { uploadRoutes } from './routes/uploads';
 import { billingRoutes, keepRawBody } from './routes/billing';
@@ -92,6 +93,7 @@ export function createApi(deps: ApiDeps) {
     ...uploadRoutes({ uploads: new UploadService(knex, storage), maxBytes: config.UPLOAD_MAX_BYTES }),
     ...audioRoutes({ audios, storage, logger, publicUrl: config.PUBLIC_URL }),
     ...usageRoutes(knex),
+    ...pronunciationRoutes(knex),
     ...billingRoutes({ billing: new BillingService(knex, deps.temporal, config, logger), maxBodyBytes: parseBytes(config.BODY_LIMIT) }),
   ];
   const openapi = openApiDocument(specs, { version: '1.0.0', serverUrl: config.PUBLIC_URL });

@@ -263,6 +263,22 @@ export interface ProviderCapacity {
   expires_at: Date;
 }
 
+/** One entry of a user's pronunciation dictionary (src/script/pronunciations.ts). */
+export interface PronunciationRow {
+  user_id: string;
+  term: string;
+  say: string;
+  position: number;
+}
+
+/** The dictionary a podcast or TTS job speaks with, copied when its synthesis is planned. */
+export interface JobPronunciations {
+  job_id: string;
+  user_id: string;
+  items: Array<{ term: string; say: string }>;
+  created_at: Date;
+}
+
 export interface ProviderLane {
   provider: string;
   paused_until: Date | null;
@@ -288,5 +304,7 @@ declare module 'knex/types/tables' {
     provider_capacity: ProviderCapacity;
     provider_lanes: ProviderLane;
     uploads: Upload;
+    pronunciations: PronunciationRow;
+    job_pronunciations: JobPronunciations;
   }
 }

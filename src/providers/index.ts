@@ -3,7 +3,7 @@ import type { Voice } from '../models';
 import { createOpenAiScriptLlm, type ScriptLlm } from './llm/openaiChat';
 import { createElevenLabsTts } from './tts/elevenlabs';
 import { createLocalTts, localVoiceFor } from './tts/local';
-import { createOpenAiTts } from './tts/openai';
+import { createOpenAiTts, DEFAULT_STYLE_INSTRUCTIONS } from './tts/openai';
 import type { AudioFormat, ProviderName, TtsProvider } from './tts/types';
 
 /**
@@ -19,13 +19,26 @@ export interface Providers {
 
 export function createProviders(config: Config): Providers {
   const timeoutMs = config.PROVIDER_TIMEOUT_MS;
+  const styleInstructions = config.OPENAI_TTS_INSTRUCTIONS
+    ? {
+        casual: config.OPENAI_TTS_INSTRUCTIONS_CASUAL ?? DEFAULT_STYLE_INSTRUCTIONS.casual,
+        formal: config.OPENAI_TTS_INSTRUCTIONS_FORMAL ?? DEFAULT_STYLE_INSTRUCTIONS.formal,
+        debate: config.OPENAI_TTS_INSTRUCTIONS_DEBATE ?? DEFAULT_STYLE_INSTRUCTIONS.debate,
+      }
+    : undefined;
   return {
     local: createLocalTts(),
     openai: config.OPENAI_API_KEY
-      ? createOpenAiTts({ apiKey: config.OPENAI_API_KEY, baseURL: config.OPENAI_BASE_URL, model: config.OPENAI_TTS_MODEL, timeoutMs })
+      ? createOpenAiTts({ apiKey: config.OPENAI_API_KEY, baseURL: config.OPENAI_BASE_URL, model: config.OPENAI_TTS_MODEL, timeoutMs, styleInstructions })
       : null,
     elevenlabs: config.ELEVENLABS_API_KEY
-      ? createElevenLabsTts({ apiKey: config.ELEVENLABS_API_KEY, baseUrl: config.ELEVENLABS_BASE_URL, modelId: config.ELEVENLABS_MODEL_ID, timeoutMs })
+      ? createElevenLabsTts({
+          apiKey: config.ELEVENLABS_API_KEY,
+          baseUrl: config.ELEVENLABS_BASE_URL,
+          modelId: config.ELEVENLABS_MODEL_ID,
+          timeoutMs,
+          context: config.ELEVENLABS_CONTEXT,
+        })
       : null,
     llm: config.OPENAI_API_KEY
       ? createOpenAiScriptLlm({ apiKey: config.OPENAI_API_KEY, baseURL: config.OPENAI_BASE_URL, model: config.OPENAI_CHAT_MODEL, timeoutMs })

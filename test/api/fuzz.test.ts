@@ -29,6 +29,7 @@ const TABLES = [
   'subscriptions',
   'idempotency_keys',
   'quota_reservations',
+  'pronunciations',
 ];
 const NASTY = [
   "'; DROP TABLE users; --",

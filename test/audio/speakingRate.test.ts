@@ -29,7 +29,12 @@ describe('speaking rate of the local voices (espeak-ng)', function () {
     const sentences = paragraphs.flatMap((p) => p.split(/(?<=[.。])\s*/u)).filter(Boolean);
     // Short host questions, one-sentence turns and three-sentence turns.
     const short = language === 'zh' ? ['然后呢？', '真的吗？接着说。', '有意思，还有呢？'] : ['Go on.', 'Really? Then what?', 'Interesting. And?'];
-    return [...short, ...sentences.slice(0, 4), sentences.slice(4, 7).join(language === 'zh' ? '' : ' '), sentences.slice(7, 10).join(language === 'zh' ? '' : ' ')];
+    return [
+      ...short,
+      ...sentences.slice(0, 4),
+      sentences.slice(4, 7).join(language === 'zh' ? '' : ' '),
+      sentences.slice(7, 10).join(language === 'zh' ? '' : ' '),
+    ];
   };
 
   for (const [language, tag, cls] of [
@@ -48,7 +53,10 @@ describe('speaking rate of the local voices (espeak-ng)', function () {
           measured += seconds;
           predicted += lineSeconds(text, rate);
           // Each line on its own stays within a third (a script has many; the sum is what matters).
-          assert.ok(Math.abs(seconds / lineSeconds(text, rate) - 1) < 0.35, `${JSON.stringify(text)}: ${seconds.toFixed(2)} s, predicted ${lineSeconds(text, rate).toFixed(2)} s`);
+          assert.ok(
+            Math.abs(seconds / lineSeconds(text, rate) - 1) < 0.35,
+            `${JSON.stringify(text)}: ${seconds.toFixed(2)} s, predicted ${lineSeconds(text, rate).toFixed(2)} s`,
+          );
         }
       }
       const off = measured / predicted - 1;

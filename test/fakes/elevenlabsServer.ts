@@ -64,7 +64,7 @@ export async function startFakeElevenLabs(opts: { latencyMs?: number; voices?: s
     res.setHeader('request-id', requestId);
     res.setHeader('x-request-id', requestId);
 
-    if (await applyFault(state, path, res)) return;
+    if (await applyFault(state, path, res, json)) return;
     if (opts.latencyMs && !(await waitUnlessGone(opts.latencyMs, res))) return;
 
     const key = req.headers['xi-api-key'];
@@ -109,6 +109,12 @@ export async function startFakeElevenLabs(opts: { latencyMs?: number; voices?: s
     if (chars > model.maxChars) {
       send(res, 400, detail('max_character_limit_exceeded', `Text is ${chars} characters; the maximum for ${modelId} is ${model.maxChars}.`));
       return;
+    }
+    for (const field of ['previous_text', 'next_text'] as const) {
+      if (body[field] !== undefined && body[field] !== null && typeof body[field] !== 'string') {
+        send(res, 422, { detail: [{ type: 'string_type', loc: ['body', field], msg: 'Input should be a valid string', input: body[field] }] });
+        return;
+      }
     }
     const speed = body.voice_settings?.speed ?? 1;
     if (typeof speed !== 'number' || speed < 0.7 || speed > 1.2) {

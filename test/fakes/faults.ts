@@ -17,6 +17,8 @@ export interface Fault {
   delayMs?: number;
   /** Only requests whose path starts with this consume the fault. */
   path?: string;
+  /** Only requests whose (parsed JSON) body satisfies this consume the fault, e.g. one line's speech. */
+  when?: (body: any) => boolean;
   /** Destroy the socket instead of answering, like a crashed upstream or reset connection. */
   dropConnection?: boolean;
   /** Send status, headers and body, then never finish the response: a stalled download. */
@@ -31,9 +33,9 @@ export class FaultQueue {
     return this.queue.length;
   }
 
-  /** The next fault for this path, used up by this call. */
-  take(path: string): Fault | undefined {
-    const i = this.queue.findIndex((q) => q.fault.path === undefined || path.startsWith(q.fault.path));
+  /** The next fault for this request, used up by this call. */
+  take(path: string, body?: unknown): Fault | undefined {
+    const i = this.queue.findIndex((q) => (q.fault.path === undefined || path.startsWith(q.fault.path)) && (q.fault.when === undefined || q.fault.when(body)));
     if (i < 0) return undefined;
     const entry = this.queue[i]!;
     entry.remaining -= 1;
@@ -141,8 +143,8 @@ export function send(res: http.ServerResponse, status: number, body: unknown, he
  * Applies the next matching fault, if any. Returns true when the fault answered the request,
  * false when the request should be handled normally (no fault, or a delay-only fault).
  */
-export async function applyFault(state: FakeState, path: string, res: http.ServerResponse): Promise<boolean> {
-  const fault = state.faults.take(path);
+export async function applyFault(state: FakeState, path: string, res: http.ServerResponse, body?: unknown): Promise<boolean> {
+  const fault = state.faults.take(path, body);
   if (!fault) return false;
   if (fault.delayMs && !(await waitUnlessGone(fault.delayMs, res))) return true;
   if (fault.dropConnection) {

@@ -106,7 +106,7 @@ export async function startFakeOpenAi(opts: FakeOpenAiOptions = {}): Promise<Fak
     state.record({ method: req.method ?? 'GET', path, query, headers: req.headers, body: json ?? text }, res);
     res.setHeader('x-request-id', `req_${randomUUID().replace(/-/g, '')}`);
 
-    if (await applyFault(state, path, res)) return;
+    if (await applyFault(state, path, res, json)) return;
     if (opts.speechFaultRate && path === '/v1/audio/speech' && random() < opts.speechFaultRate) {
       if (random() < 0.5) send(res, 500, openAiError('The server had an error while processing your request. Sorry about that!', 'server_error'));
       else send(res, 429, openAiError('Rate limit reached for requests', 'requests', null, 'rate_limit_exceeded'), { 'retry-after': '1' });
@@ -179,6 +179,14 @@ export async function startFakeOpenAi(opts: FakeOpenAiOptions = {}): Promise<Fak
     }
     if (format !== 'mp3' && format !== 'wav') {
       return bad(`Invalid value: '${String(format)}'. This fake supports 'mp3' and 'wav'.`, 'response_format', 'invalid_value');
+    }
+    // OpenAI documents instructions as not working with tts-1 and tts-1-hd; this fake refuses them
+    // there, so a client that sends them where they do nothing is caught.
+    if (body.instructions !== undefined) {
+      if (typeof body.instructions !== 'string' || body.instructions.length > 4096) {
+        return bad("Invalid 'instructions': expected a string of at most 4096 characters.", 'instructions', 'invalid_value');
+      }
+      if (!model.startsWith('gpt-4o-mini-tts')) return bad(`'instructions' is not supported with model ${model}.`, 'instructions', 'unsupported_parameter');
     }
     const audio = await makeAudio(format, {
       seconds: fakeSpeechSeconds([...input].length, speed),

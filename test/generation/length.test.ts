@@ -110,4 +110,3 @@ describe('podcast length on target', function () {
     });
   });
 });
-

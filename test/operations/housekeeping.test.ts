@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { jsonb } from '../../src/db';
 import { registerUser } from '../helpers/api';
 import { uploadDocument } from '../helpers/documents';
 import { startTestStack, type TestStack } from '../helpers/stack';
@@ -11,7 +12,7 @@ describe('housekeeping workflow', function () {
     stack = await startTestStack();
   });
 
-  it('removes expired sessions, idempotency keys, OAuth states and rate-limit counters, and nothing live', async () => {
+  it("removes expired sessions, idempotency keys, OAuth states, rate-limit counters and finished jobs' pronunciations, and nothing live", async () => {
     const { user } = await registerUser(stack, 'housekeeping');
     const hourAgo = new Date(Date.now() - 3_600_000);
     const twoDaysAgo = new Date(Date.now() - 2 * 86_400_000);
@@ -29,13 +30,29 @@ describe('housekeeping workflow', function () {
       { key: 'housekeeping-live', points: 3, expire: Date.now() + 60_000 },
     ]);
 
+    // A job's copy of the pronunciation dictionary lives as long as the job runs.
+    const [podcast] = await stack.knex('podcasts').insert({ user_id: user.id, source_type: 'text', source_content: 'x', status: 'processing' }).returning('id');
+    const jobs = await stack
+      .knex('podcast_jobs')
+      .insert([
+        { podcast_id: podcast!.id, status: 'completed' },
+        { podcast_id: podcast!.id, status: 'synthesizing' },
+      ])
+      .returning(['id', 'status']);
+    await stack
+      .knex('job_pronunciations')
+      .insert(jobs.map((j) => ({ job_id: j.id, user_id: user.id, items: jsonb(stack.knex, [{ term: 'AI', say: 'A-I' }]) })));
+
     const client = await stack.temporal.client();
     const removed = await client.workflow.execute('housekeepingWorkflow', {
       taskQueue: stack.taskQueue,
       workflowId: `housekeeping-test-${Date.now()}`,
       args: [],
     });
-    assert.ok(removed.sessions >= 1 && removed.idempotencyKeys >= 1 && removed.oauthStates >= 1 && removed.rateLimits >= 1, JSON.stringify(removed));
+    assert.ok(
+      removed.sessions >= 1 && removed.idempotencyKeys >= 1 && removed.oauthStates >= 1 && removed.rateLimits >= 1 && removed.jobPronunciations >= 1,
+      JSON.stringify(removed),
+    );
 
     assert.equal((await stack.knex('sessions').where({ token_hash: 'a'.repeat(64) })).length, 0);
     assert.ok((await stack.knex('sessions').where({ user_id: user.id })).length >= 1, 'the live login session stays');
@@ -48,6 +65,11 @@ describe('housekeeping workflow', function () {
       ['c'.repeat(64)],
     );
     assert.deepEqual(await stack.knex('rate_limits').where('key', 'like', 'housekeeping-%').pluck('key'), ['housekeeping-live']);
+    assert.deepEqual(
+      await stack.knex('job_pronunciations').where({ user_id: user.id }).pluck('job_id'),
+      jobs.filter((j) => j.status === 'synthesizing').map((j) => j.id),
+      "only the running job's copy stays",
+    );
   });
 
   it('removes uploads unused for 24 hours, row and file, and keeps fresh ones and those a podcast used', async () => {

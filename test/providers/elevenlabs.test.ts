@@ -110,6 +110,20 @@ describe('ElevenLabs TTS provider (real SDK against a loopback fake)', () => {
     );
   });
 
+  it('sends the neighbouring text for continuity, trimmed to the part nearest the line, unless turned off or on eleven_v3', async () => {
+    await tts.synthesize(req({ previousText: 'Before.', nextText: 'After.' }));
+    await tts.synthesize(req({ previousText: 'x'.repeat(1500) + 'END', nextText: 'START' + 'y'.repeat(1500) }));
+    await tts.synthesize(req({ previousText: '   ' }));
+    await createElevenLabsTts({ apiKey: KEY, baseUrl: fake.url, context: false }).synthesize(req({ previousText: 'Before.', nextText: 'After.' }));
+    await createElevenLabsTts({ apiKey: KEY, baseUrl: fake.url, modelId: 'eleven_v3' }).synthesize(req({ previousText: 'Before.', nextText: 'After.' }));
+    const [plain, long, blank, off, v3] = fake.requests.map((r) => r.body);
+    assert.equal(plain.previous_text, 'Before.');
+    assert.equal(plain.next_text, 'After.');
+    assert.equal(long.previous_text, 'x'.repeat(997) + 'END');
+    assert.equal(long.next_text, 'START' + 'y'.repeat(995));
+    for (const body of [blank, off, v3]) assert.ok(!('previous_text' in body) && !('next_text' in body), JSON.stringify(body));
+  });
+
   it('maps 429 too_many_concurrent_requests with Retry-After to a retryable rate limit, no SDK retries', async () => {
     fake.faults.push({
       status: 429,

@@ -107,6 +107,26 @@ describe('OpenAI TTS provider (real SDK against a loopback fake)', () => {
     assert.equal(openAiTtsCost('some-future-model', 100), null);
   });
 
+  it("sends a style's delivery instructions to gpt-4o-mini-tts only", async () => {
+    const styleInstructions = { debate: 'Argue with energy.' };
+    const mini = createOpenAiTts({ apiKey: KEY, baseURL: fake.url, model: 'gpt-4o-mini-tts', styleInstructions });
+    const classic = createOpenAiTts({ apiKey: KEY, baseURL: fake.url, model: 'tts-1', styleInstructions });
+    assert.equal(mini.instructionsFor?.('debate'), 'Argue with energy.');
+    assert.equal(mini.instructionsFor?.('formal'), undefined, 'a style without instructions gets none');
+    assert.equal(classic.instructionsFor?.('debate'), undefined, 'tts-1 takes no instructions');
+
+    await mini.synthesize(req({ instructions: 'Argue with energy.' }));
+    // Asked anyway, tts-1 leaves them out (the fake, like the docs, refuses them there).
+    await classic.synthesize(req({ instructions: 'Argue with energy.' }));
+    assert.deepEqual(
+      fake.requests.map((r) => [r.body.model, r.body.instructions]),
+      [
+        ['gpt-4o-mini-tts', 'Argue with energy.'],
+        ['tts-1', undefined],
+      ],
+    );
+  });
+
   it('maps 429 with Retry-After seconds to a retryable rate limit, without SDK retries', async () => {
     fake.faults.push({
       status: 429,

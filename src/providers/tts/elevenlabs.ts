@@ -17,6 +17,8 @@ export interface ElevenLabsTtsOptions {
   timeoutMs?: number;
   /** US dollars per 1,000 billed characters (credits); default 0.30. Depends on the plan. */
   pricePer1kChars?: number;
+  /** Send the neighbouring text (previous_text / next_text) for continuity; default true. */
+  context?: boolean;
 }
 
 const DEFAULT_TIMEOUT_MS = 120_000;
@@ -40,6 +42,14 @@ function languageCodeFor(modelId: string, language: string): string | undefined 
   const primary = language.split(/[-_]/)[0]?.toLowerCase();
   return primary && /^[a-z]{2}$/.test(primary) ? primary : undefined;
 }
+
+/** "Request stitching is not available for the eleven_v3 model" (ElevenLabs' request-stitching guide). */
+const takesContext = (modelId: string) => !/^eleven_v3/.test(modelId);
+
+/** Context nearest the line is what carries the intonation; more only costs request size. */
+export const ELEVENLABS_CONTEXT_CHARS = 1000;
+const tail = (s: string, n: number) => [...s].slice(-n).join('');
+const head = (s: string, n: number) => [...s].slice(0, n).join('');
 
 interface ElevenLabsDetail {
   status?: string;
@@ -97,6 +107,7 @@ export function createElevenLabsTts(opts: ElevenLabsTtsOptions): TtsProvider {
   const timeoutMs = opts.timeoutMs ?? DEFAULT_TIMEOUT_MS;
   const pricePer1k = opts.pricePer1kChars ?? DEFAULT_PRICE_PER_1K;
   const maxChars = elevenLabsMaxChars(modelId);
+  const sendContext = (opts.context ?? true) && takesContext(modelId);
   // Retries belong to the Temporal activity, which sees the classified error and Retry-After.
   const client = new ElevenLabsClient({
     apiKey: opts.apiKey,
@@ -130,6 +141,8 @@ export function createElevenLabsTts(opts: ElevenLabsTtsOptions): TtsProvider {
       if (Math.abs(speed - 1) > 1e-6) body.voiceSettings = { speed };
       const languageCode = languageCodeFor(modelId, req.language);
       if (languageCode) body.languageCode = languageCode;
+      if (sendContext && req.previousText?.trim()) body.previousText = tail(req.previousText, ELEVENLABS_CONTEXT_CHARS);
+      if (sendContext && req.nextText?.trim()) body.nextText = head(req.nextText, ELEVENLABS_CONTEXT_CHARS);
       const deadline = startDeadline(timeoutMs, req.signal);
       try {
         const { data, rawResponse } = await client.textToSpeech

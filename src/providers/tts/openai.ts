@@ -16,9 +16,21 @@ export interface OpenAiTtsOptions {
   model?: string;
   /** Whole request, including downloading the audio. Default 120 s. */
   timeoutMs?: number;
+  /** Delivery instructions per podcast style; sent only to models that take them. Unset: none. */
+  styleInstructions?: Record<string, string>;
 }
 
 export const OPENAI_TTS_MAX_CHARS = 4096;
+
+/** Only the gpt-4o-mini-tts family follows `instructions`; tts-1 and tts-1-hd do not take them. */
+export const openAiModelTakesInstructions = (model: string) => /^gpt-4o-mini-tts/.test(model);
+
+/** How each podcast style is spoken by default (OPENAI_TTS_INSTRUCTIONS_* override them). */
+export const DEFAULT_STYLE_INSTRUCTIONS: Record<'casual' | 'formal' | 'debate', string> = {
+  casual: 'Warm, relaxed and conversational, like friends chatting on a podcast: a natural pace, easy pauses, a smile in the voice.',
+  formal: 'Clear, composed and professional, like a well-prepared radio programme: a measured pace, precise articulation, calm authority.',
+  debate: 'Engaged and persuasive, like a lively but respectful debate: confident emphasis on the key points, an energetic pace.',
+};
 const DEFAULT_TTS_TIMEOUT_MS = 120_000;
 
 /** US dollars per input character; a fixed table because the API does not report prices. */
@@ -218,10 +230,12 @@ export function createOpenAiTts(opts: OpenAiTtsOptions): TtsProvider {
   const timeoutMs = Math.max(1, Math.round(opts.timeoutMs ?? DEFAULT_TTS_TIMEOUT_MS));
   // Retries belong to the Temporal activity, which sees the classified error and Retry-After.
   const client = new OpenAI({ apiKey: opts.apiKey, baseURL: opts.baseURL, maxRetries: 0, timeout: timeoutMs });
+  const takesInstructions = openAiModelTakesInstructions(model);
 
   return {
     name: 'openai',
     maxChars: OPENAI_TTS_MAX_CHARS,
+    instructionsFor: (style) => (takesInstructions ? opts.styleInstructions?.[style] : undefined),
     async synthesize(req: SynthesisRequest): Promise<SynthesisResult> {
       if (req.signal?.aborted) throw req.signal.reason;
       const characters = countChars(req.text);
@@ -235,7 +249,15 @@ export function createOpenAiTts(opts: OpenAiTtsOptions): TtsProvider {
       const deadline = startDeadline(timeoutMs, req.signal);
       try {
         const response = await client.audio.speech.create(
-          { model, input: req.text, voice: req.providerVoice, response_format: req.format, speed },
+          {
+            model,
+            input: req.text,
+            voice: req.providerVoice,
+            response_format: req.format,
+            speed,
+            // Only set when used: other models refuse the field.
+            ...(takesInstructions && req.instructions ? { instructions: req.instructions } : {}),
+          },
           { signal: deadline.signal, maxRetries: 0, timeout: timeoutMs },
         );
         const bytes = await writeBodyToFile(response.body, req.outputPath);

@@ -20,6 +20,14 @@ export interface SynthesisRequest {
   outputPath: string;
   /** Aborts the request (activity cancellation). */
   signal?: AbortSignal;
+  /** How to speak, from the provider's instructionsFor (OpenAI gpt-4o-mini-tts); others ignore it. */
+  instructions?: string;
+  /**
+   * The same voice's text just before and after this one, not spoken: engines that can (ElevenLabs)
+   * carry the intonation across, so separately requested lines flow like one reading.
+   */
+  previousText?: string;
+  nextText?: string;
 }
 
 export interface SynthesisResult {
@@ -36,6 +44,11 @@ export interface TtsProvider {
   /** Longest text one request may carry. */
   readonly maxChars: number;
   synthesize(request: SynthesisRequest): Promise<SynthesisResult>;
+  /**
+   * The delivery instructions this provider would send for a podcast style, or undefined when its
+   * model takes none (or they are turned off). They change the sound, so they are part of a line's hash.
+   */
+  instructionsFor?(style: string): string | undefined;
 }
 
 /**
