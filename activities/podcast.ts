@@ -7,7 +7,7 @@ import { endJob, lineProgressRecorder, lockUnfinishedJob, markCompleted, markDra
 import { removeSegmentsIfExpired, segmentPrefix } from '../src/jobs/podcastSegments';
 import type { ProviderLanes } from '../src/capacity/providerLanes';
 import { jsonb } from '../src/db';
-import type { ScriptLine as DbScriptLine, Podcast, PodcastSegment, Voice } from '../src/models';
+import type { ScriptLine as DbScriptLine, Podcast, PodcastSegment, TimelineEntry, Voice } from '../src/models';
 import { resolveVoice } from '../src/providers';
 import { writeLlmScript, type ScriptProgress } from '../src/script/llmWriter';
 import { writeLocalScript, type ScriptStyle } from '../src/script/localWriter';
@@ -23,6 +23,7 @@ import type { ActivityDeps } from './deps';
 import { classified, invalid } from './failures';
 import { assertWhole, contentTypeOf, localCopies, segmentHash, speakToStorage, withTempDir } from './speech';
 
+const round3 = (x: number) => Math.round(x * 1000) / 1000;
 const sourceKey = (podcastId: string) => `podcasts/${podcastId}/source.txt`;
 /** The length loop stops once the podcast is this close to its target (the promise is ±10 %). */
 const LENGTH_TOLERANCE = 0.05;
@@ -55,6 +56,18 @@ export function createPodcastActivities({ knex, storage, providers, config, logg
   const voicesOf = (p: Podcast) => {
     if (!p.host_voice_id || !p.guest_voice_id) throw invalid('The podcast has no host or guest voice', 'INVALID_INPUT');
     return { host: p.host_voice_id, guest: p.guest_voice_id };
+  };
+
+  /**
+   * What the engine will be asked to say for a line, and the hash that names that sound: the
+   * same hash anywhere in the podcast is the same audio (reused, and paid for once).
+   */
+  const soundOf = (line: DbScriptLine, voiceRow: LineRow['voice'] & object, language: string, style: string, pronounce: (t: string) => string) => {
+    const voice = resolveVoice(providers, voiceRow, language);
+    const text = pronounce(line.text);
+    const instructions = voice.provider.instructionsFor?.(style);
+    const hash = segmentHash({ text, voiceId: line.voice_id, speed: 1, language, voice, instructions });
+    return { voice, text, instructions, hash };
   };
 
   /** How fast the podcast's two voices speak, from the engines that will speak them. */
@@ -232,12 +245,37 @@ export function createPodcastActivities({ knex, storage, providers, config, logg
       const p = await podcastRow(a.podcastId);
       const script: DbScriptLine[] = p.script ?? [];
       if (script.length === 0) throw invalid('The podcast has no script to speak', 'SCRIPT_EMPTY');
-      const estimatedSeconds = Math.ceil(script.reduce((s, l) => s + estimateSpeechSeconds(l.text, p.language), 0));
-      await classified(() => adjustReservation(knex, podcastJobKey(a.jobId), estimatedSeconds));
       // The dictionary is copied here, after any review, so edits made while reviewing count.
       await snapshotJobPronunciations(knex, { jobId: a.jobId, userId: p.user_id });
       const voices = await knex('voices').whereIn('id', [...new Set(script.map((l) => l.voice_id))]);
       const engines = voices.map((v) => resolveVoice(providers, v, p.language).provider.name);
+      // Lines whose sound a completed generation was charged for cost nothing again (cheap edits):
+      // reserve for the rest.
+      const pronounce = await pronunciationsOf(a.jobId);
+      const hashes = script.map((l) => {
+        const v = voices.find((x) => x.id === l.voice_id);
+        return v ? soundOf(l, v, p.language, p.style, pronounce).hash : null;
+      });
+      const paid = new Set(
+        (
+          await knex('podcast_segments')
+            .where({ podcast_id: p.id, paid: true })
+            .whereIn(
+              'text_hash',
+              hashes.filter((h): h is string => h !== null),
+            )
+            .distinct('text_hash')
+        ).map((r) => r.text_hash),
+      );
+      const pace = await paceOf(p);
+      const toSpeak = script.filter((_, i) => !paid.has(hashes[i] ?? ''));
+      const estimatedSeconds = Math.ceil(
+        paid.size === 0
+          ? // Never more than the target the request reserved for: the length loop aims at it, and the charge is capped anyway.
+            Math.min(scriptSeconds(script, pace), p.target_duration)
+          : toSpeak.reduce((sum, l) => sum + lineSeconds(l.text, pace[l.role]), 0),
+      );
+      await classified(() => adjustReservation(knex, podcastJobKey(a.jobId), estimatedSeconds));
       return { lines: script.length, estimatedSeconds, concurrency: lanes.concurrencyFor(engines, config.SYNTH_CONCURRENCY) };
     },
 
@@ -270,13 +308,10 @@ export function createPodcastActivities({ knex, storage, providers, config, logg
       const line = row?.line;
       if (!row || !line) throw invalid(`Line ${a.index} is missing from the script`, 'SCRIPT_CHANGED');
       if (!row.voice) throw invalid(`Unknown voice ${line.voice_id}`, 'TTS_UNKNOWN_VOICE');
-      const voice = resolveVoice(providers, row.voice, row.language);
       // The engine hears the line with the job's pronunciations and the style's delivery; the
       // script keeps the original words.
       const pronounce = await pronunciationsOf(a.jobId);
-      const text = pronounce(line.text);
-      const instructions = voice.provider.instructionsFor?.(row.style);
-      const hash = segmentHash({ text, voiceId: line.voice_id, speed: 1, language: row.language, voice, instructions });
+      const { voice, text, instructions, hash } = soundOf(line, row.voice, row.language, row.style, pronounce);
       const key = `${segmentPrefix(a.podcastId)}${String(a.index).padStart(5, '0')}-${hash.slice(0, 32)}.${voice.format}`;
 
       // The same sound anywhere in the podcast will do: an edit or the length loop moves lines about.
@@ -392,65 +427,107 @@ export function createPodcastActivities({ knex, storage, providers, config, logg
           a.segments.map((seg) => seg.duration),
           pauses,
         );
+        // Where every line sits in the file: laid out from the lines' own lengths and pauses, then
+        // scaled to the file's measured length (encoder padding, resampling).
+        const laidOut = a.segments.reduce((sum, seg, i) => sum + seg.duration + pauses[i]! / 1000, 0);
+        const scale = laidOut > 0 ? result.duration / laidOut : 1;
+        let at = 0;
+        const timeline: TimelineEntry[] = a.segments.map((seg, i) => {
+          const entry = { index: seg.index, key: seg.key, start: round3(at * scale), end: round3((at + seg.duration) * scale) };
+          at += seg.duration + pauses[i]! / 1000;
+          return entry;
+        });
+        await knex('podcast_jobs')
+          .where({ id: a.jobId })
+          .update({ timeline: jsonb(knex, timeline) });
         await storage.putFile(key, out, contentTypeOf('mp3'));
         return { key, duration: result.duration, bytes: result.bytes };
       });
     },
 
     /**
-     * completed, in one transaction: the podcast's audio, an audios row, one usage_logs row and the
-     * quota charge. A second call finds the job completed and changes nothing. With
-     * SEGMENT_RETENTION_DAYS=0 the spoken lines go right after the commit (else housekeeping
-     * removes them once the retention has passed, and catches any removal that failed here).
+     * completed, in one transaction: the podcast's audio, its audios row, one usage_logs row and
+     * the quota charge. The charge is the file's duration, except for a generation that reuses
+     * lines a completed generation was charged for (an edit): then it is the seconds of the lines
+     * spoken anew, pauses not counted again. The file's lines are then marked paid. A generation
+     * after an edit replaces the podcast's audio (same audios row, new file; the old file goes).
+     * A second call finds the job completed and changes nothing. With SEGMENT_RETENTION_DAYS=0 the
+     * spoken lines go right after the commit (else housekeeping removes them once the retention
+     * has passed, and catches any removal that failed here).
      */
     async completePodcast(a: { podcastId: string; jobId: string; audioKey: string; duration: number; bytes: number }) {
-      await knex.transaction(async (trx) => {
-        if (!(await lockUnfinishedJob(trx, a.jobId))) return; // completed already, or canceled meanwhile
+      const replacedFile = await knex.transaction(async (trx): Promise<string | null> => {
+        const job = await lockUnfinishedJob(trx, a.jobId);
+        if (!job) return null; // completed already, or canceled meanwhile
         const p = await trx('podcasts').where({ id: a.podcastId }).forUpdate().first();
-        if (!p) return;
+        if (!p) return null;
         const script: DbScriptLine[] = p.script ?? [];
+        const timeline = job.timeline ?? null;
+        const keys = timeline ? [...new Set(timeline.map((t) => t.key))] : [];
+        const paidKeys = new Set(
+          keys.length
+            ? (await trx('podcast_segments').where({ podcast_id: p.id, paid: true }).whereIn('storage_key', keys).distinct('storage_key')).map(
+                (r) => r.storage_key,
+              )
+            : [],
+        );
+        const newLines = paidKeys.size === 0 || !timeline ? null : timeline.filter((t) => !paidKeys.has(t.key));
+        const chargeSeconds = newLines ? newLines.reduce((sum, t) => sum + (t.end - t.start), 0) : a.duration;
+        const chars = newLines ? newLines.reduce((sum, t) => sum + (script[t.index]?.text.length ?? 0), 0) : null;
+
+        // What this generation bought from providers: its lines not paid for before.
         const seg = await trx('podcast_segments')
-          .where({ job_id: a.jobId })
+          .where({ job_id: a.jobId, paid: false })
           .first<{ cost: number; providers: (string | null)[] | null } | undefined>(
             trx.raw('COALESCE(SUM(api_cost), 0) AS cost'),
             trx.raw('array_agg(DISTINCT provider) AS providers'),
           );
         const providerNames = (seg?.providers ?? []).filter((n): n is string => Boolean(n));
-        const provider = providerNames.length === 1 ? (providerNames[0] ?? null) : providerNames.length ? 'mixed' : null;
+        const provider = providerNames.length === 1 ? (providerNames[0] ?? null) : providerNames.length ? 'mixed' : (p.tts_provider ?? null);
         const text = script.map((l) => l.text).join('\n');
         const duration = Math.round(a.duration * 100) / 100; // NUMERIC(10,2) columns
         const audioUrl = storage.uri(a.audioKey);
 
-        const charged = await settleQuota(trx, podcastJobKey(a.jobId), a.duration);
-        const [audio] = await trx('audios')
-          .insert({
-            user_id: p.user_id,
-            title: p.title,
-            text,
-            text_length: text.length,
-            voice_id: p.host_voice_id,
-            audio_url: audioUrl,
-            audio_format: 'mp3',
-            duration,
-            file_size: a.bytes,
-            type: 'podcast',
-          })
-          .returning('id');
-        if (!audio) throw new Error('insert returned no audio');
+        const charged = await settleQuota(trx, podcastJobKey(a.jobId), chargeSeconds);
+        const audioRow = { title: p.title, text, text_length: text.length, voice_id: p.host_voice_id, audio_url: audioUrl, duration, file_size: a.bytes };
+        const previous = p.audio_url
+          ? await trx('audios').where({ user_id: p.user_id, audio_url: p.audio_url, type: 'podcast', is_deleted: false }).first('id')
+          : undefined;
+        let audioId: string;
+        if (previous) {
+          await trx('audios').where({ id: previous.id }).update(audioRow);
+          audioId = previous.id;
+        } else {
+          const [audio] = await trx('audios')
+            .insert({ ...audioRow, user_id: p.user_id, audio_format: 'mp3', type: 'podcast' })
+            .returning('id');
+          if (!audio) throw new Error('insert returned no audio');
+          audioId = audio.id;
+        }
         if (charged !== null) {
           await trx('usage_logs').insert({
             user_id: p.user_id,
             type: 'podcast',
-            chars_used: text.length,
-            duration_used: duration,
-            audio_id: audio.id,
+            chars_used: chars ?? text.length,
+            duration_used: Math.round(chargeSeconds * 100) / 100,
+            audio_id: audioId,
             podcast_id: p.id,
             provider,
             api_cost: Number(seg?.cost ?? 0),
           });
         }
+        if (keys.length) await trx('podcast_segments').where({ podcast_id: p.id }).whereIn('storage_key', keys).update({ paid: true });
+        else await trx('podcast_segments').where({ job_id: a.jobId }).update({ paid: true });
         await markCompleted(trx, { podcastId: a.podcastId, jobId: a.jobId, audioUrl, duration, provider });
+        const before = p.audio_url && p.audio_url !== audioUrl ? p.audio_url : null;
+        return before;
       });
+      if (replacedFile) {
+        // The previous generation's file; a URI from another storage (a migration) is left alone.
+        await Promise.resolve()
+          .then(() => storage.delete(storage.keyOf(replacedFile)))
+          .catch((err) => logger.warn({ err, podcastId: a.podcastId }, 'replaced podcast file not removed'));
+      }
       if (config.SEGMENT_RETENTION_DAYS === 0) {
         await removeSegmentsIfExpired(knex, storage, a.podcastId, 0).catch((err) =>
           logger.warn({ err, podcastId: a.podcastId }, 'spoken lines not removed at completion; housekeeping will retry'),
@@ -472,11 +549,19 @@ export function createPodcastActivities({ knex, storage, providers, config, logg
     async cancelPodcast(a: { podcastId: string; jobId: string }) {
       // Files first: once the job reads canceled, nothing of it may remain (the workflow calls this
       // only after every line and the stitcher have stopped). A retry re-reads the source.
-      await storage.deletePrefix(segmentPrefix(a.podcastId));
+      // Lines of the podcast's completed audio stay (an edit's next generation reuses them, paid).
+      const paidKeys = new Set(
+        (await knex('podcast_segments').where({ podcast_id: a.podcastId, paid: true }).distinct('storage_key')).map((r) => r.storage_key),
+      );
+      if (paidKeys.size === 0) await storage.deletePrefix(segmentPrefix(a.podcastId));
+      else {
+        const unpaid = await knex('podcast_segments').where({ podcast_id: a.podcastId, paid: false }).distinct('storage_key');
+        for (const { storage_key: key } of unpaid) if (!paidKeys.has(key)) await storage.delete(key);
+      }
       await storage.delete(`podcasts/${a.podcastId}/podcast-${a.jobId}.mp3`);
       await storage.delete(sourceKey(a.podcastId));
       await knex.transaction(async (trx) => {
-        await trx('podcast_segments').where({ podcast_id: a.podcastId }).delete();
+        await trx('podcast_segments').where({ podcast_id: a.podcastId, paid: false }).delete();
         await endJob(trx, { podcastId: a.podcastId, jobId: a.jobId, status: 'canceled' });
       });
     },

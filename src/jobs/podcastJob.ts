@@ -123,7 +123,11 @@ export async function endJob(
           ? { status: 'failed', error_code: a.code.slice(0, 50), error_message: a.message, completed_at: trx.fn.now() }
           : { status: 'canceled', current_step: 'Canceled', completed_at: trx.fn.now() },
       );
-    if (n) await trx('podcasts').where({ id: a.podcastId }).update({ status: a.status, updated_at: trx.fn.now() });
+    // A podcast that has audio from an earlier generation (edited, then generated again) keeps it.
+    if (n)
+      await trx('podcasts')
+        .where({ id: a.podcastId })
+        .update({ status: trx.raw(`CASE WHEN audio_url IS NULL THEN ? ELSE 'completed' END`, [a.status]), updated_at: trx.fn.now() });
     await releaseQuota(trx, podcastJobKey(a.jobId));
     return n > 0;
   });

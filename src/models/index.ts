@@ -109,8 +109,18 @@ export interface PodcastJob {
   created_at: Date;
   /** Why the podcast will be shorter than its target, when the source ran out (migration 012). */
   length_note?: string | null;
+  /** The stitched file's lines (migration 012), written by the stitcher. */
+  timeline?: TimelineEntry[] | null;
   /** Not a column: the job's place in its provider's queue, where a read asks for it (queuePositionSql). */
   queue_position?: number | null;
+}
+
+/** One line of a stitched podcast: which spoken line, and where it sits in the file (seconds). */
+export interface TimelineEntry {
+  index: number;
+  key: string;
+  start: number;
+  end: number;
 }
 
 export interface PodcastSegment {

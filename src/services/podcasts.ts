@@ -39,6 +39,10 @@ export const quotaError = (e: QuotaExceededError) => new AppError('QUOTA_EXCEEDE
 const SERVICE_UNAVAILABLE = 'The generation service is unavailable; try again shortly';
 
 /** What the API does with podcasts; route handlers stay thin over this. */
+/** Scripts can be edited in these states (API: PUT …/script), and generated again in the last three. */
+const EDITABLE_STATUSES: PodcastStatus[] = ['draft', 'completed', 'failed', 'canceled'];
+const REGENERABLE_STATUSES: PodcastStatus[] = ['completed', 'failed', 'canceled'];
+
 export class PodcastService {
   constructor(
     private readonly knex: Knex,
@@ -177,7 +181,10 @@ export class PodcastService {
     return this.knex.transaction(async (trx) => {
       const p = await trx('podcasts').where({ id: podcastId, user_id: user.id }).forUpdate().first();
       if (!p) throw notFound('Podcast');
-      if (p.status !== 'draft' || !p.script) throw conflict(`The script can only be edited while the podcast is a draft awaiting review (it is ${p.status})`);
+      // A draft awaiting review, or a podcast no job is working on (its next generation speaks only what changed).
+      if (!EDITABLE_STATUSES.includes(p.status) || !p.script) {
+        throw conflict(`The script can only be edited while the podcast is a draft, completed, failed or canceled (it is ${p.status})`);
+      }
       const script: ScriptLine[] = [];
       for (const [i, l] of lines.entries()) {
         const voiceId = l.voiceId ?? (l.role === 'host' ? p.host_voice_id : p.guest_voice_id);
@@ -207,17 +214,20 @@ export class PodcastService {
       }
       return job;
     }
-    if (p.status !== 'failed' && p.status !== 'canceled') throw conflict(`A ${p.status} podcast cannot be generated again`);
+    if (!REGENERABLE_STATUSES.includes(p.status)) throw conflict(`A ${p.status} podcast cannot be generated again`);
 
     const script = p.script;
+    // After an edit only new lines are spoken and charged: reserve for the lines whose words the
+    // podcast's current audio does not have (the job sizes the reservation exactly once it starts).
+    const spokenBefore = p.status === 'completed' ? new Set((await this.currentAudioText(p))?.split('\n') ?? []) : new Set<string>();
     const seconds = script?.length
-      ? Math.ceil(script.reduce((s, l) => s + estimateSpeechSeconds(l.text, p.language), 0))
+      ? Math.max(1, Math.ceil(script.filter((l) => !spokenBefore.has(l.text)).reduce((s, l) => s + estimateSpeechSeconds(l.text, p.language), 0)))
       : this.requestedSeconds({ sourceType: p.source_type, sourceContent: p.source_content, targetDuration: p.target_duration, language: p.language });
     let job: PodcastJob;
     try {
       job = await this.knex.transaction(async (trx) => {
         const locked = await trx('podcasts').where({ id: p.id }).forUpdate().first();
-        if (!locked || (locked.status !== 'failed' && locked.status !== 'canceled')) throw conflict(`A ${locked?.status} podcast cannot be generated again`);
+        if (!locked || !REGENERABLE_STATUSES.includes(locked.status)) throw conflict(`A ${locked?.status} podcast cannot be generated again`);
         const j = await openJob(trx, p.id);
         await reserveQuota(trx, { userId: user.id, jobKey: podcastJobKey(j.id), seconds });
         return j;
@@ -228,6 +238,13 @@ export class PodcastService {
     }
     await this.startOrFail({ podcast: p, job, user, review: false, scriptReady: Boolean(script?.length) });
     return job;
+  }
+
+  /** The text of the podcast's current audio (its script lines at the last completion). */
+  private async currentAudioText(p: Podcast): Promise<string | null> {
+    if (!p.audio_url) return null;
+    const audio = await this.knex('audios').where({ user_id: p.user_id, audio_url: p.audio_url, type: 'podcast' }).first('text');
+    return audio?.text ?? null;
   }
 
   async cancel(user: User, podcastId: string): Promise<PodcastJob> {

@@ -103,7 +103,7 @@ export function longArticle(language: 'en' | 'zh', sections: number, sentences: 
       const n = k * sentences + i;
       const sentence =
         language === 'zh'
-          ? `${at(w.where, n * 5 + k)}，${at(w.who, n)}${at(w.did, n * 3 + 1)}${at(w.what, n * 7 + 2)}。`
+          ? `${at(w.where, n * 5 + k)}，${at(w.who, n)}${at(w.did, n * 3 + 1)}${at(w.what, n * 7 + 2)}（记录${n + 1}）。`
           : `${at(w.where, n * 5 + k).replace(/^./, (c) => c.toUpperCase())}, ${at(w.who, n)} ${at(w.did, n * 3 + 1)} ${at(w.what, n * 7 + 2)} (note ${n + 1}).`;
       if (i % 5 === 0) paragraphs.push('');
       paragraphs[paragraphs.length - 1] += (language === 'zh' || i % 5 === 0 ? '' : ' ') + sentence;
