@@ -16,7 +16,7 @@ import { documentText, sourceDocument } from '../src/sources/markdown';
 import { jobPronunciations, snapshotJobPronunciations } from '../src/services/pronunciations';
 import { adjustReservation, podcastJobKey, settleQuota } from '../src/services/quota';
 import { readUploadedDocument } from '../src/services/uploads';
-import { estimateSpeechSeconds, normaliseText } from '../src/sources/text';
+import { normaliseText } from '../src/sources/text';
 import { fetchReadableText } from '../src/sources/url';
 import type { JobStatus, SegmentRef } from '../workflows/types';
 import type { ActivityDeps } from './deps';
