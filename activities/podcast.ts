@@ -2,7 +2,8 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { Context, heartbeat } from '@temporalio/activity';
 import { lineDuration } from '../src/audio/duration';
-import { stitch } from '../src/audio/ffmpeg';
+import { stitch, tagMp3 } from '../src/audio/ffmpeg';
+import { chaptersOf } from '../src/publishing/transcripts';
 import { endJob, lineProgressRecorder, lockUnfinishedJob, markCompleted, markDraft, recordProgress, recordStage } from '../src/jobs/podcastJob';
 import { removeSegmentsIfExpired, segmentPrefix } from '../src/jobs/podcastSegments';
 import type { ProviderLanes } from '../src/capacity/providerLanes';
@@ -103,7 +104,7 @@ export function createPodcastActivities({ knex, storage, providers, config, logg
           ? `The source holds about ${Math.max(1, Math.round(script.expectedSeconds / 60))} min of speech; the target was ${Math.round(p.target_duration / 60)} min`
           : null,
       });
-    return script.lines.map((l): DbScriptLine => ({ role: l.role, text: l.text, voice_id: l.voiceId }));
+    return script.lines.map((l): DbScriptLine => ({ role: l.role, text: l.text, voice_id: l.voiceId, ...(l.section ? { section: l.section } : {}) }));
   };
 
   const readSource = async (podcastId: string) =>
@@ -188,7 +189,7 @@ export function createPodcastActivities({ knex, storage, providers, config, logg
               signal: ctx.cancellationSignal,
             },
           );
-          return draft.map((l) => ({ role: l.role, text: l.text, voice_id: voices[l.role] }));
+          return draft.map((l) => ({ role: l.role, text: l.text, voice_id: voices[l.role], ...(l.section ? { section: l.section } : {}) }));
         }
         return writeLocal(p, a.jobId, text, pace);
       });
@@ -383,10 +384,9 @@ export function createPodcastActivities({ knex, storage, providers, config, logg
 
     /** processing: stitch every line with pauses between turns, normalise, upload the MP3. */
     async stitchPodcast(a: { podcastId: string; jobId: string; segments: SegmentRef[] }): Promise<{ key: string; duration: number; bytes: number }> {
-      const rolesRow = await knex('podcasts')
-        .where({ id: a.podcastId })
-        .first<{ roles: string[] | null } | undefined>(knex.raw(`jsonb_path_query_array(script, '$[*].role') AS roles`));
-      const roles: string[] = rolesRow?.roles ?? [];
+      const p = await podcastRow(a.podcastId);
+      const script: DbScriptLine[] = p.script ?? [];
+      const roles: string[] = script.map((l) => l.role);
       const ctx = Context.current();
       const key = `podcasts/${a.podcastId}/podcast-${a.jobId}.mp3`;
       let lastRecorded = 0;
@@ -433,15 +433,42 @@ export function createPodcastActivities({ knex, storage, providers, config, logg
         const scale = laidOut > 0 ? result.duration / laidOut : 1;
         let at = 0;
         const timeline: TimelineEntry[] = a.segments.map((seg, i) => {
-          const entry = { index: seg.index, key: seg.key, start: round3(at * scale), end: round3((at + seg.duration) * scale) };
+          const line = script[seg.index];
+          if (!line) throw invalid(`Line ${seg.index} is missing from the script`, 'SCRIPT_CHANGED');
+          const entry: TimelineEntry = {
+            index: seg.index,
+            key: seg.key,
+            start: round3(at * scale),
+            end: round3((at + seg.duration) * scale),
+            role: line.role,
+            text: line.text,
+            voiceId: line.voice_id,
+            ...(line.section ? { section: line.section } : {}),
+          };
           at += seg.duration + pauses[i]! / 1000;
           return entry;
         });
         await knex('podcast_jobs')
           .where({ id: a.jobId })
           .update({ timeline: jsonb(knex, timeline) });
-        await storage.putFile(key, out, contentTypeOf('mp3'));
-        return { key, duration: result.duration, bytes: result.bytes };
+        // Title, voices and chapters as ID3 tags, so players and podcast apps show them.
+        const voiceNames = await knex('voices')
+          .whereIn('id', [...new Set(script.map((l) => l.voice_id))])
+          .select('id', 'name');
+        const tagged = path.join(dir, 'tagged.mp3');
+        await tagMp3(
+          out,
+          tagged,
+          {
+            title: p.title,
+            artist: voiceNames.map((v) => v.name).join(', '),
+            chapters: chaptersOf(timeline, p.title, result.duration).map((c) => ({ start: c.start, end: c.end, title: c.title })),
+          },
+          ctx.cancellationSignal,
+        );
+        const bytes = (await fs.stat(tagged)).size;
+        await storage.putFile(key, tagged, contentTypeOf('mp3'));
+        return { key, duration: result.duration, bytes };
       });
     },
 

@@ -228,6 +228,62 @@ export async function transcode(input: string, output: string, format: StitchFor
   await runFfmpeg([...QUIET, '-i', fileUrl(input), '-map', '0:a:0', '-map_metadata', '-1', ...encoderArgs(format), fileUrl(output)], { signal });
 }
 
+export interface Mp3Tags {
+  title?: string | null;
+  artist?: string | null;
+  /** Seconds; written as ID3 CHAP frames with a CTOC. */
+  chapters?: Array<{ start: number; end: number; title: string }>;
+}
+
+/** ffmetadata escapes '=', ';', '#', '\\' and line breaks with a backslash. */
+function metadataValue(v: string): string {
+  return v.replace(/[=;#\\\n]/g, (c) => `\\${c}`);
+}
+
+/**
+ * Copies an MP3 with ID3v2.3 tags: title, artist and chapters (ffmpeg's mp3 muxer writes them as
+ * CHAP frames under a CTOC, which podcast apps show). No re-encoding.
+ */
+export async function tagMp3(input: string, output: string, tags: Mp3Tags, signal?: AbortSignal): Promise<void> {
+  const lines = [';FFMETADATA1'];
+  if (tags.title) lines.push(`title=${metadataValue(tags.title)}`);
+  if (tags.artist) lines.push(`artist=${metadataValue(tags.artist)}`);
+  for (const c of tags.chapters ?? []) {
+    lines.push('[CHAPTER]', 'TIMEBASE=1/1000', `START=${Math.round(c.start * 1000)}`, `END=${Math.round(c.end * 1000)}`, `title=${metadataValue(c.title)}`);
+  }
+  const metaPath = `${output}.ffmetadata`;
+  await fsp.writeFile(metaPath, `${lines.join('\n')}\n`);
+  try {
+    await runFfmpeg(
+      [
+        ...QUIET,
+        '-i',
+        fileUrl(input),
+        '-f',
+        'ffmetadata',
+        '-i',
+        fileUrl(metaPath),
+        '-map',
+        '0:a:0',
+        '-map_metadata',
+        '1',
+        '-map_chapters',
+        '1',
+        '-c',
+        'copy',
+        '-id3v2_version',
+        '3',
+        '-f',
+        'mp3',
+        fileUrl(output),
+      ],
+      { signal },
+    );
+  } finally {
+    await fsp.rm(metaPath, { force: true });
+  }
+}
+
 export interface StitchSegment {
   path: string;
   /** Silence inserted after this segment, including after the last one (0 for none). */

@@ -68,6 +68,8 @@ export interface ScriptLine {
   role: 'host' | 'guest';
   text: string;
   voice_id: string;
+  /** Not in the API's script: the title of the section (chapter) this line opens. */
+  section?: string;
 }
 
 export type PodcastStatus = 'draft' | 'processing' | 'completed' | 'failed' | 'canceled';
@@ -121,6 +123,11 @@ export interface TimelineEntry {
   key: string;
   start: number;
   end: number;
+  /** The line as it was spoken (the script may be edited afterwards). */
+  role: 'host' | 'guest';
+  text: string;
+  voiceId: string;
+  section?: string;
 }
 
 export interface PodcastSegment {

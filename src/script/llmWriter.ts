@@ -12,6 +12,8 @@ import { chunkText, speakingRate } from '../sources/text';
 export interface DraftLine {
   role: 'host' | 'guest';
   text: string;
+  /** Set on the first line of each outline section: the chapter it opens. */
+  section?: string;
 }
 
 const LinesSchema = z.object({
@@ -179,7 +181,8 @@ export async function writeLlmScript(
     done.push(await linesFor(perSection, `${position}\nSection ${i + 1} of ${sections.length}: ${s.title}. Cover: ${s.points.join('; ')}.`));
     opts.onProgress?.({ outline: sections, done });
   }
-  return done.flat();
+  // Each outline section is a chapter: its first line carries the title.
+  return done.flatMap((lines, i) => lines.map((l, j) => (j === 0 ? { ...l, section: sections[i]!.title } : l)));
 
   async function outline(count: number) {
     const { sections } = await usableJson(llm, OutlineSchema, {

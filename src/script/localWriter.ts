@@ -33,6 +33,8 @@ export interface ScriptLine {
   role: 'host' | 'guest';
   text: string;
   voiceId: string;
+  /** Set on the host line that opens a section of the source: its chapter title. */
+  section?: string;
 }
 
 export interface LocalScript {
@@ -160,7 +162,10 @@ function render(sections: Section[], taken: number[], input: LocalScriptInput, l
     if (lines.length === 0) hostNext = intro ? `${hostNext}${isChinese(language) ? '' : ' '}${intro}` : hostNext;
     else hostNext = intro ?? afterPrevious!();
     for (let r = 0; r < n; r++) {
-      lines.push(host(hostNext), guest(section.turns[r]!));
+      const opener = host(hostNext);
+      // Chapters: the opening line starts the first; every titled section starts its own.
+      const chapter = r === 0 ? (section.title ?? (lines.length === 0 ? title : null)) : null;
+      lines.push(chapter ? { ...opener, section: chapter } : opener, guest(section.turns[r]!));
       hostNext = followUpLine(language, style, k, r);
     }
     const lastTurn = n - 1;

@@ -6,7 +6,7 @@ import { queuePositionSql } from '../capacity/providerLanes';
 import { endJob, isFinished, latestJob, latestJobs, openJob } from '../jobs/podcastJob';
 import { runState, type RunState } from '../jobs/reconcile';
 import type { Logger } from '../logger';
-import type { Podcast, PodcastJob, PodcastStatus, ScriptLine, SourceType, User } from '../models';
+import type { Podcast, PodcastJob, PodcastStatus, ScriptLine, SourceType, TimelineEntry, User } from '../models';
 import { estimateSpeechSeconds } from '../sources/text';
 import { jsonb } from '../db';
 import type { TemporalGateway } from '../temporal/client';
@@ -186,11 +186,14 @@ export class PodcastService {
         throw conflict(`The script can only be edited while the podcast is a draft, completed, failed or canceled (it is ${p.status})`);
       }
       const script: ScriptLine[] = [];
+      const sectionByText = new Map(p.script.filter((l) => l.section).map((l) => [l.text, l.section!]));
       for (const [i, l] of lines.entries()) {
         const voiceId = l.voiceId ?? (l.role === 'host' ? p.host_voice_id : p.guest_voice_id);
         if (!voiceId) throw conflict(`Line ${i} has no voice: set its voiceId`);
         await assertVoiceUsable(trx, user, voiceId, `script.${i}.voiceId`);
-        script.push({ role: l.role, text: l.text, voice_id: voiceId });
+        // Chapter marks are not in the API's script: a line keeps its mark while its words stay.
+        const section = sectionByText.get(l.text);
+        script.push({ role: l.role, text: l.text, voice_id: voiceId, ...(section ? { section } : {}) });
       }
       const [updated] = await trx('podcasts')
         .where({ id: p.id })
@@ -238,6 +241,27 @@ export class PodcastService {
     }
     await this.startOrFail({ podcast: p, job, user, review: false, scriptReady: Boolean(script?.length) });
     return job;
+  }
+
+  /**
+   * A completed podcast's timeline (where each line sits in its current file) and its voices'
+   * names, for transcripts and chapters. The owner, or anyone when its audio is public (like the
+   * file); 409 before it is completed.
+   */
+  async published(user: User | null, podcastId: string): Promise<{ podcast: Podcast; timeline: TimelineEntry[]; speakers: Map<string, string> }> {
+    const p = await this.knex('podcasts').where({ id: podcastId }).first();
+    const audio = p?.audio_url
+      ? await this.knex('audios').where({ user_id: p.user_id, audio_url: p.audio_url, type: 'podcast', is_deleted: false }).first()
+      : undefined;
+    if (!p || (p.user_id !== user?.id && !audio?.is_public)) throw notFound('Podcast');
+    if (!p.audio_url) throw conflict(`The podcast has no audio yet (it is ${p.status})`);
+    const job = await this.knex('podcast_jobs').where({ podcast_id: p.id, status: 'completed' }).orderBy('completed_at', 'desc').first();
+    // Podcasts completed before timelines were recorded have none.
+    if (!job?.timeline?.length) throw conflict('This podcast was made before transcripts were recorded; generate it again to get one');
+    const voices = await this.knex('voices')
+      .whereIn('id', [...new Set(job.timeline.map((t) => t.voiceId))])
+      .select('id', 'name');
+    return { podcast: p, timeline: job.timeline, speakers: new Map(voices.map((v) => [v.id, v.name])) };
   }
 
   /** The text of the podcast's current audio (its script lines at the last completion). */

@@ -8,6 +8,7 @@ import { isFinished } from '../../jobs/podcastJob';
 import type { JobChanges } from '../../jobs/jobChanges';
 import type { PodcastJob } from '../../models';
 import type { PodcastService } from '../../services/podcasts';
+import { chaptersJson, chaptersOf, toSrt, toTranscriptJson, toVtt } from '../../publishing/transcripts';
 import { sendStoredFile } from '../sendStoredFile';
 import type { StreamSlots } from '../streamSlots';
 import { route } from '../route';
@@ -255,6 +256,45 @@ export function podcastRoutes(deps: { podcasts: PodcastService; knex: Knex; stor
       handler: async (ctx, { params, auth }) => {
         ctx.status = 202;
         ctx.body = { job: jobView(await podcasts.cancel(auth!.user, params.id)) };
+      },
+    }),
+    route({
+      method: 'get',
+      path: '/v1/podcasts/:id/transcript',
+      tag: 'podcasts',
+      scope: 'podcast',
+      summary: "The completed podcast's timed transcript: WebVTT with voice tags (default), SRT or JSON",
+      auth: 'optional',
+      params: IdParams,
+      query: z.strictObject({ format: z.enum(['vtt', 'srt', 'json']).default('vtt') }),
+      responses: {
+        200: { description: 'The transcript', contentType: 'text/vtt' },
+        409: { description: 'Not completed yet' },
+      },
+      handler: async (ctx, { params, query, auth }) => {
+        const { podcast, timeline, speakers } = await podcasts.published(auth?.user ?? null, params.id);
+        const speaker = (voiceId: string) => speakers.get(voiceId) ?? voiceId;
+        if (query.format === 'json') {
+          ctx.body = toTranscriptJson(podcast.id, Number(podcast.duration), timeline, speaker);
+          return;
+        }
+        ctx.type = query.format === 'vtt' ? 'text/vtt; charset=utf-8' : 'application/x-subrip; charset=utf-8';
+        ctx.body = query.format === 'vtt' ? toVtt(timeline, speaker) : toSrt(timeline, speaker);
+      },
+    }),
+    route({
+      method: 'get',
+      path: '/v1/podcasts/:id/chapters',
+      tag: 'podcasts',
+      scope: 'podcast',
+      summary: "The completed podcast's chapters (Podcasting 2.0 JSON chapters), one per script section",
+      auth: 'optional',
+      params: IdParams,
+      responses: { 200: { description: 'The chapters', contentType: 'application/json+chapters' }, 409: { description: 'Not completed yet' } },
+      handler: async (ctx, { params, auth }) => {
+        const { podcast, timeline } = await podcasts.published(auth?.user ?? null, params.id);
+        ctx.type = 'application/json+chapters';
+        ctx.body = JSON.stringify(chaptersJson(chaptersOf(timeline, podcast.title, Number(podcast.duration))));
       },
     }),
     route({
