@@ -277,6 +277,7 @@ export function createPodcastActivities({ knex, storage, providers, config, logg
           : toSpeak.reduce((sum, l) => sum + lineSeconds(l.text, pace[l.role]), 0),
       );
       await classified(() => adjustReservation(knex, podcastJobKey(a.jobId), estimatedSeconds));
+      await knex('podcast_jobs').where({ id: a.jobId }).update({ lines_total: script.length });
       return { lines: script.length, estimatedSeconds, concurrency: lanes.concurrencyFor(engines, config.SYNTH_CONCURRENCY) };
     },
 

@@ -26,6 +26,8 @@ export function jobView(j: PodcastJob) {
     queuePosition: j.queue_position ?? null,
     // Set when the source holds less than the target duration: how long the podcast will be.
     lengthNote: j.length_note ?? null,
+    // Seconds until the job should end: from the lines left and this job's pace (null until known).
+    etaSeconds: j.eta_seconds ?? null,
     startedAt: iso(j.started_at),
     completedAt: iso(j.completed_at),
     createdAt: iso(j.created_at),

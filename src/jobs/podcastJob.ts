@@ -24,17 +24,53 @@ const inTransaction = <T>(db: Db, work: (trx: Knex.Transaction) => Promise<T>): 
 
 /** The podcast's newest job (a retry creates a new one). */
 export function latestJob(db: Db, podcastId: string): Promise<PodcastJob | undefined> {
-  return db('podcast_jobs').where({ podcast_id: podcastId }).orderBy('created_at', 'desc').orderBy('id').first('*', withQueuePosition(db));
+  return db('podcast_jobs')
+    .where({ podcast_id: podcastId })
+    .orderBy('created_at', 'desc')
+    .orderBy('id')
+    .first(...JOB_VIEW_COLUMNS, withQueuePosition(db), withEta(db));
 }
 
+/** What a job view shows: every column but the timeline (a long podcast's is hundreds of kB). */
+export const JOB_VIEW_COLUMNS = [
+  'id',
+  'podcast_id',
+  'status',
+  'progress',
+  'current_step',
+  'error_code',
+  'error_message',
+  'started_at',
+  'completed_at',
+  'created_at',
+  'length_note',
+  'lines_total',
+] as const;
+
 const withQueuePosition = (db: Db) => db.raw(`${queuePositionSql('podcast_jobs.id', 'podcast_jobs.status')} AS queue_position`);
+const withEta = (db: Db) => db.raw(`${jobEtaSql('podcast_jobs')} AS eta_seconds`);
+
+/**
+ * SQL for a running job's seconds to go: the lines left at the pace this job has kept since it
+ * started (waiting in its provider's queue included), plus the stitch (~0.05 s a line). NULL until
+ * a line is done, and outside synthesis and stitching. Only evaluated for those two statuses.
+ */
+export function jobEtaSql(job: string): string {
+  return `CASE
+    WHEN ${job}.status = 'synthesizing' AND ${job}.lines_total > 0 THEN (
+      SELECT CASE WHEN count(*) = 0 OR ${job}.started_at IS NULL THEN NULL
+        ELSE CEIL(GREATEST(${job}.lines_total - count(*), 0) * EXTRACT(EPOCH FROM (now() - ${job}.started_at)) / count(*) + ${job}.lines_total * 0.05 + 1)::int END
+        FROM podcast_segments s WHERE s.job_id = ${job}.id)
+    WHEN ${job}.status = 'processing' AND ${job}.lines_total > 0 THEN CEIL(${job}.lines_total * 0.05 + 1)::int
+  END`;
+}
 
 /** The newest job of each podcast, for a page of them. */
 export async function latestJobs(db: Db, podcastIds: string[]): Promise<Map<string, PodcastJob>> {
   if (podcastIds.length === 0) return new Map();
   const jobs: PodcastJob[] = await db('podcast_jobs')
     .distinctOn('podcast_id')
-    .select('*', withQueuePosition(db))
+    .select(...JOB_VIEW_COLUMNS, withQueuePosition(db), withEta(db))
     .whereIn('podcast_id', podcastIds)
     .orderBy([{ column: 'podcast_id' }, { column: 'created_at', order: 'desc' }]);
   return new Map(jobs.map((j) => [j.podcast_id, j]));

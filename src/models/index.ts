@@ -111,6 +111,10 @@ export interface PodcastJob {
   created_at: Date;
   /** Why the podcast will be shorter than its target, when the source ran out (migration 012). */
   length_note?: string | null;
+  /** Lines the job will speak, from its plan (migration 012). */
+  lines_total?: number | null;
+  /** Not a column: seconds until the job should end, where a read asks for it (jobEtaSql). */
+  eta_seconds?: number | null;
   /** The stitched file's lines (migration 012), written by the stitcher. */
   timeline?: TimelineEntry[] | null;
   /** Not a column: the job's place in its provider's queue, where a read asks for it (queuePositionSql). */

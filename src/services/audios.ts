@@ -3,8 +3,8 @@ import type { Knex } from 'knex';
 import { AppError, notFound, unavailable } from '../errors';
 import type { Config } from '../config';
 import type { Logger } from '../logger';
-import type { Audio, AudioJob, User } from '../models';
-import { estimateSpeechSeconds } from '../sources/text';
+import type { Audio, AudioJob, User, Voice } from '../models';
+import { engineOf, estimateOf, etaOf, quotaRemaining, rateOf, ttsSeconds, type Estimate } from './estimates';
 import type { TemporalGateway } from '../temporal/client';
 import { startAudioRun } from '../temporal/jobs';
 import { forgetIdempotencyKey, idempotent } from './idempotency';
@@ -36,13 +36,28 @@ export class AudioService {
     private readonly logger: Logger,
   ) {}
 
-  /** Accepts a text for speech and starts its run; the id is the audio's id once it is done. */
-  async create(user: User, input: CreateAudioInput, idempotencyKey: string | undefined): Promise<{ id: string }> {
+  /** The checks every speech request passes, create or estimate. */
+  private async validateRequest(user: User, input: CreateAudioInput): Promise<Voice> {
     if (input.text.length > this.config.TTS_MAX_TEXT_CHARS) {
       throw new AppError('PAYLOAD_TOO_LARGE', `text is longer than ${this.config.TTS_MAX_TEXT_CHARS} characters`);
     }
-    const voice = await assertVoiceUsable(this.knex, user, input.voiceId, 'voiceId');
-    const seconds = Math.ceil(estimateSpeechSeconds(input.text, voice.language ?? 'zh-CN') / input.speed);
+    return assertVoiceUsable(this.knex, user, input.voiceId, 'voiceId');
+  }
+
+  /** What the request would cost and take, creating and reserving nothing (too little quota: `fits: false`). */
+  async estimate(user: User, input: CreateAudioInput): Promise<Estimate> {
+    const voice = await this.validateRequest(user, input);
+    const language = voice.language ?? 'zh-CN';
+    const seconds = ttsSeconds(input.text, rateOf(this.config, voice, language), input.speed);
+    const chunks = Math.ceil(input.text.length / 2000);
+    const eta = etaOf(this.config, { engine: engineOf(this.config, voice), seconds, lines: chunks, scriptSeconds: 0 });
+    return estimateOf(seconds, await quotaRemaining(this.knex, user), eta);
+  }
+
+  /** Accepts a text for speech and starts its run; the id is the audio's id once it is done. */
+  async create(user: User, input: CreateAudioInput, idempotencyKey: string | undefined): Promise<{ id: string }> {
+    const voice = await this.validateRequest(user, input);
+    const seconds = Math.ceil(ttsSeconds(input.text, rateOf(this.config, voice, voice.language ?? 'zh-CN'), input.speed));
     const scope = { userId: user.id, endpoint: 'POST /v1/audios', key: idempotencyKey, body: input };
     let result;
     try {

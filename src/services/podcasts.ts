@@ -3,17 +3,19 @@ import type { Knex } from 'knex';
 import type { Config } from '../config';
 import { AppError, conflict, notFound, unavailable } from '../errors';
 import { queuePositionSql } from '../capacity/providerLanes';
-import { endJob, isFinished, latestJob, latestJobs, openJob } from '../jobs/podcastJob';
+import { endJob, isFinished, jobEtaSql, latestJob, latestJobs, openJob } from '../jobs/podcastJob';
 import { runState, type RunState } from '../jobs/reconcile';
 import type { Logger } from '../logger';
-import type { Podcast, PodcastJob, PodcastStatus, ScriptLine, SourceType, TimelineEntry, User } from '../models';
+import type { Podcast, PodcastJob, PodcastStatus, ScriptLine, SourceType, TimelineEntry, User, Voice } from '../models';
+import { writeLocalScript, type ScriptStyle } from '../script/localWriter';
+import { engineOf, estimateOf, etaOf, quotaRemaining, rateOf, type Estimate } from './estimates';
 import { estimateSpeechSeconds } from '../sources/text';
 import { jsonb } from '../db';
 import type { TemporalGateway } from '../temporal/client';
 import { approveScript, cancelPodcastRun, podcastWorkflowId, startPodcastRun } from '../temporal/jobs';
 import { forgetIdempotencyKey, idempotent } from './idempotency';
 import { podcastJobKey, QuotaExceededError, reserveQuota } from './quota';
-import { useUpload } from './uploads';
+import { usableUpload, useUpload } from './uploads';
 import { assertVoiceUsable } from './voices';
 
 export interface CreatePodcastInput {
@@ -66,7 +68,7 @@ export class PodcastService {
     const { rows } = await this.knex
       .raw<{ rows: PodcastJob[] }>(
         `SELECT j.id, j.podcast_id, j.status, j.progress, j.current_step, j.error_code, j.error_message, j.started_at, j.completed_at, j.created_at, j.length_note,
-                ${queuePositionSql('j.id', 'j.status')} AS queue_position
+                ${queuePositionSql('j.id', 'j.status')} AS queue_position, ${jobEtaSql('j')} AS eta_seconds
         FROM podcast_jobs j JOIN podcasts p ON p.id = j.podcast_id
         WHERE p.id = ? AND p.user_id = ? ORDER BY j.created_at DESC, j.id LIMIT 1`,
         [podcastId, user.id],
@@ -101,8 +103,8 @@ export class PodcastService {
     return Math.max(1, Math.min(input.targetDuration, Math.ceil(estimateSpeechSeconds(input.sourceContent, input.language))));
   }
 
-  /** A new podcast and its first job, started; a replayed Idempotency-Key answers the first result. */
-  async create(user: User, input: CreatePodcastInput, idempotencyKey: string | undefined): Promise<{ podcast: Podcast; job: PodcastJob }> {
+  /** The checks every podcast request passes, create or estimate: the source and the voices. */
+  private async validateRequest(user: User, input: CreatePodcastInput): Promise<{ host: Voice; guest: Voice }> {
     if (input.sourceType === 'topic' && !this.llmConfigured) {
       throw new AppError(
         'VALIDATION_FAILED',
@@ -113,9 +115,53 @@ export class PodcastService {
     if (input.sourceType === 'text' && input.sourceContent.length > this.config.PODCAST_MAX_SOURCE_CHARS) {
       throw new AppError('PAYLOAD_TOO_LARGE', `sourceContent is longer than ${this.config.PODCAST_MAX_SOURCE_CHARS} characters`);
     }
-    await assertVoiceUsable(this.knex, user, input.hostVoiceId, 'hostVoiceId');
-    await assertVoiceUsable(this.knex, user, input.guestVoiceId, 'guestVoiceId');
+    const host = await assertVoiceUsable(this.knex, user, input.hostVoiceId, 'hostVoiceId');
+    const guest = await assertVoiceUsable(this.knex, user, input.guestVoiceId, 'guestVoiceId');
+    return { host, guest };
+  }
 
+  /**
+   * What the request would cost, creating and reserving nothing: the same checks as create,
+   * except that too little quota is `fits: false`. Without an LLM a text source's script is
+   * written here (it is cheap and deterministic), so the estimate is the length the job will aim
+   * at; other sources are expected at their target (the length loop's promise: ±10 %).
+   */
+  async estimate(user: User, input: CreatePodcastInput): Promise<Estimate> {
+    const { host, guest } = await this.validateRequest(user, input);
+    const pace = { host: rateOf(this.config, host, input.language), guest: rateOf(this.config, guest, input.language) };
+    let seconds = input.targetDuration;
+    let lines = Math.ceil(seconds / 8);
+    if (!this.llmConfigured && input.sourceType === 'text') {
+      try {
+        const script = writeLocalScript({
+          title: input.title ?? null,
+          text: input.sourceContent,
+          language: input.language,
+          style: input.style as ScriptStyle,
+          targetDurationSec: input.targetDuration,
+          hostVoiceId: host.id,
+          guestVoiceId: guest.id,
+          pace,
+        });
+        seconds = script.expectedSeconds;
+        lines = script.lines.length;
+      } catch {
+        seconds = 0; // nothing to say: the job would fail with SOURCE_EMPTY and charge nothing
+      }
+    } else if (!this.llmConfigured && input.sourceType === 'file') {
+      // The guest reads the document; the host's questions add about a seventh.
+      const upload = await usableUpload(this.knex, user, input.sourceContent);
+      seconds = Math.min(input.targetDuration, (upload.characters / pace.guest.charsPerSecond) * 1.15);
+      lines = Math.ceil(seconds / 8);
+    }
+    const scriptSeconds = this.llmConfigured ? 5 + input.targetDuration / 60 : input.sourceType === 'url' ? 3 : 1;
+    const eta = etaOf(this.config, { engine: engineOf(this.config, guest), seconds, lines, scriptSeconds });
+    return estimateOf(seconds, await quotaRemaining(this.knex, user), eta);
+  }
+
+  /** A new podcast and its first job, started; a replayed Idempotency-Key answers the first result. */
+  async create(user: User, input: CreatePodcastInput, idempotencyKey: string | undefined): Promise<{ podcast: Podcast; job: PodcastJob }> {
+    await this.validateRequest(user, input);
     const scope = { userId: user.id, endpoint: 'POST /v1/podcasts', key: idempotencyKey, body: input };
     let result;
     try {

@@ -100,6 +100,13 @@ export class UploadService {
  * already have removed it: the answer must not depend on whether it has). The row lock this
  * UPDATE takes orders it with housekeeping's removal: whichever comes second sees the other's work.
  */
+/** The caller's upload as a request would use it (an estimate looks without using it); 404 like useUpload. */
+export async function usableUpload(knex: Knex, user: User, uploadId: string): Promise<Upload> {
+  const upload = await knex('uploads').where({ id: uploadId, user_id: user.id }).first();
+  if (upload && (upload.used_at || upload.expires_at > new Date())) return upload;
+  throw new AppError('NOT_FOUND', upload ? `Upload ${uploadId} has expired: upload the file again` : 'Upload not found');
+}
+
 export async function useUpload(trx: Knex.Transaction, user: User, uploadId: string): Promise<Upload> {
   const [upload] = await trx('uploads')
     .where({ id: uploadId, user_id: user.id })

@@ -41,6 +41,19 @@ export function audioRoutes(deps: { audios: AudioService; storage: Storage; logg
       },
     }),
     route({
+      method: 'post',
+      path: '/v1/audios/estimate',
+      tag: 'audios',
+      scope: 'tts',
+      summary: 'What this text to speech would cost and take (duration, quota, ETA); creates and reserves nothing',
+      auth: 'required',
+      body: CreateAudio,
+      responses: { 200: { description: '{estimatedDuration, quotaCost, quotaRemaining, fits, etaSeconds}' } },
+      handler: async (ctx, { body, auth }) => {
+        ctx.body = await audios.estimate(auth!.user, body);
+      },
+    }),
+    route({
       method: 'get',
       path: '/v1/audios',
       tag: 'audios',

@@ -85,6 +85,19 @@ export function podcastRoutes(deps: { podcasts: PodcastService; knex: Knex; stor
       },
     }),
     route({
+      method: 'post',
+      path: '/v1/podcasts/estimate',
+      tag: 'podcasts',
+      scope: 'podcast',
+      summary: 'What creating this podcast would cost and take (duration, quota, ETA); creates and reserves nothing',
+      auth: 'required',
+      body: CreatePodcast,
+      responses: { 200: { description: '{estimatedDuration, quotaCost, quotaRemaining, fits, etaSeconds}' } },
+      handler: async (ctx, { body, auth }) => {
+        ctx.body = await podcasts.estimate(auth!.user, body);
+      },
+    }),
+    route({
       method: 'get',
       path: '/v1/podcasts',
       tag: 'podcasts',
