@@ -64,6 +64,15 @@ export interface Audio {
   updated_at: Date;
 }
 
+// The domain objects the services answer with and src/api/views.ts renders live here, so that the
+// views depend on no service (activities render webhook events with them).
+
+/** An audio of the library, with its voice's name. */
+export type AudioWithVoice = Audio & { voice_name: string | null };
+
+/** What GET /v1/audios/:id finds: the finished audio, or the job still making it (or failed). */
+export type AudioLookup = { audio: AudioWithVoice; job?: undefined } | { audio?: undefined; job: AudioJob };
+
 export interface ScriptLine {
   role: 'host' | 'guest';
   text: string;
@@ -111,6 +120,12 @@ export interface PodcastJob {
   length_note?: string | null;
   /** Not a column: the job's place in its provider's queue, where a read asks for it (queuePositionSql). */
   queue_position?: number | null;
+}
+
+/** A podcast with its newest job: what every podcast use case answers with. */
+export interface PodcastWithJob {
+  podcast: Podcast;
+  job: PodcastJob | null;
 }
 
 export interface PodcastSegment {

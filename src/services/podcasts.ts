@@ -6,7 +6,7 @@ import { queuePositionSql } from '../capacity/providerLanes';
 import { endJob, isFinished, latestJob, latestJobs, openJob } from '../jobs/podcastJob';
 import { runState, type RunState } from '../jobs/reconcile';
 import type { Logger } from '../logger';
-import type { Podcast, PodcastJob, PodcastStatus, ScriptLine, SourceType, User } from '../models';
+import type { Podcast, PodcastJob, PodcastStatus, PodcastWithJob, ScriptLine, SourceType, User } from '../models';
 import { estimateSpeechSeconds } from '../sources/text';
 import { jsonb } from '../db';
 import type { TemporalGateway } from '../temporal/client';
@@ -26,12 +26,6 @@ export interface CreatePodcastInput {
   hostVoiceId: string;
   guestVoiceId: string;
   review: boolean;
-}
-
-/** A podcast with its newest job: what every podcast use case answers with. */
-export interface PodcastWithJob {
-  podcast: Podcast;
-  job: PodcastJob | null;
 }
 
 export const quotaError = (e: QuotaExceededError) => new AppError('QUOTA_EXCEEDED', e.message, { required: e.required, available: Math.max(0, e.available) });
