@@ -294,6 +294,37 @@ export interface JobPronunciations {
   created_at: Date;
 }
 
+/** Where a user's events are POSTed, signed with its secret (migration 015). */
+export interface WebhookEndpoint {
+  id: string;
+  user_id: string;
+  url: string;
+  events: string[];
+  secret: string;
+  created_at: Date;
+}
+
+/** An event as it is sent: `body` is the exact JSON every attempt signs. */
+export interface WebhookEvent {
+  id: string;
+  user_id: string;
+  type: string;
+  body: string;
+  created_at: Date;
+}
+
+/** One attempt to deliver an event to an endpoint. */
+export interface WebhookDelivery {
+  id: number;
+  endpoint_id: string;
+  event_id: string;
+  attempt: number;
+  /** The HTTP status answered, or null when there was no answer. */
+  status: number | null;
+  error: string | null;
+  created_at: Date;
+}
+
 export interface ProviderLane {
   provider: string;
   paused_until: Date | null;
@@ -321,5 +352,8 @@ declare module 'knex/types/tables' {
     uploads: Upload;
     pronunciations: PronunciationRow;
     job_pronunciations: JobPronunciations;
+    webhook_endpoints: WebhookEndpoint;
+    webhook_events: WebhookEvent;
+    webhook_deliveries: WebhookDelivery;
   }
 }
