@@ -3,6 +3,7 @@ import type { ChildProcess } from 'node:child_process';
 import crypto from 'node:crypto';
 import { emitJobEvent } from '../../activities/webhooks';
 import { webhookDeliveryWorkflowId } from '../../src/temporal/workflowIds';
+import { deliverWebhookEvent } from '../../src/webhooks/delivery';
 import { call, registerUser } from '../helpers/api';
 import { ARTICLE_ZH_EN, pollJob } from '../helpers/generation';
 import { eventually, startTestStack, type TestStack } from '../helpers/stack';
@@ -131,6 +132,21 @@ describe('webhooks on the real stack', function () {
     assert.equal(log[0]!.error, null);
     assert.match(log[1]!.error!, /302.*redirects are not followed/);
     assert.match(log[2]!.error!, /HTTP 500/);
+  });
+
+  it('does not send again when an attempt is retried after its 2xx was logged (a worker that died before reporting it)', async () => {
+    const { token } = await registerUser(stack, 'hooks-logged');
+    const hook = await createHook(stack, token, `${receiver.url}/logged`);
+    await speak(stack, token, 'Answered once.');
+    const [got] = on('/logged')(await receiver.until((h) => on('/logged')(h).length >= 1, 60_000, 'the event'));
+    assert.deepEqual(await result(hook.id, got!.eventId!), { delivered: true });
+
+    // What Temporal runs when an attempt's worker died after logging the answer but before reporting it.
+    const retried = await deliverWebhookEvent(stack.knex, { endpointId: hook.id, eventId: got!.eventId!, attempt: 2, allowLoopback: true });
+    assert.deepEqual(retried, { outcome: 'already-delivered' });
+    await sleep(500);
+    assert.equal(on('/logged')(receiver.received).length, 1, 'sent once');
+    assert.equal((await deliveriesOf(stack, token, hook.id)).length, 1);
   });
 
   it('sends each user the events their endpoints subscribed to, and nothing to anyone else', async () => {
