@@ -12,6 +12,7 @@ import { chunkText } from '../src/sources/text';
 import type { SegmentRef } from '../workflows/types';
 import type { ActivityDeps } from './deps';
 import { classified, invalid } from './failures';
+import { webhookEmitter } from './webhooks';
 import { assertWhole, contentTypeOf, localCopies, segmentHash, speakToStorage, withTempDir } from './speech';
 
 const chunkPrefix = (audioId: string) => `audios/${audioId}/chunks/`;
@@ -19,6 +20,8 @@ const PAUSE_BETWEEN_CHUNKS_MS = 120;
 
 /** Text to speech: the same machinery as podcasts, for one voice and a text split at sentences. */
 export function createAudioActivities({ knex, storage, providers, config }: ActivityDeps, lanes: ProviderLanes) {
+  // Jobs that end tell their owners' webhooks.
+  const emitEvent = webhookEmitter({ knex, config });
   const pronunciationsOf = jobPronunciations(knex);
   const jobAndVoice = async (audioId: string) => {
     const job = await knex('audio_jobs').where({ id: audioId }).first();
@@ -168,11 +171,13 @@ export function createAudioActivities({ knex, storage, providers, config }: Acti
         }
         await trx('audio_jobs').where({ id: a.audioId }).update({ status: 'completed', progress: 100, current_step: 'Done', completed_at: trx.fn.now() });
       });
+      await emitEvent({ type: 'audio.completed', audioId: a.audioId });
       await storage.deletePrefix(chunkPrefix(a.audioId));
     },
 
     async failAudio(a: { audioId: string; code: string; message: string }) {
       await failAudioJob(knex, a);
+      await emitEvent({ type: 'audio.failed', audioId: a.audioId });
       await storage.deletePrefix(chunkPrefix(a.audioId));
     },
   };

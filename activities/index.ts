@@ -5,6 +5,7 @@ import { createBillingActivities } from './billing';
 import { createJobActivities } from './jobs';
 import { createOperationsActivities } from './operations';
 import { createPodcastActivities } from './podcast';
+import { createWebhookActivities } from './webhooks';
 
 /** Activities are created by a factory so that each receives its dependencies explicitly. */
 export function createActivities(deps: ActivityDeps) {
@@ -16,6 +17,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createBillingActivities(deps),
     ...createOperationsActivities(deps),
     ...createJobActivities(deps),
+    ...createWebhookActivities(deps),
   };
 }
 

@@ -6,6 +6,7 @@ import { backupStore } from '../src/backup/store';
 import { removeExpiredSegments } from '../src/jobs/podcastSegments';
 import { removeExpiredUploads } from '../src/services/uploads';
 import { removeFinishedJobPronunciations } from '../src/services/pronunciations';
+import { removeExpiredWebhookEvents } from '../src/webhooks/events';
 import type { ActivityDeps } from './deps';
 
 // Housekeeping runs under a 5-minute activity timeout; lines left over wait for the next run.
@@ -28,7 +29,8 @@ export function createOperationsActivities({ knex, config, storage, logger }: Ac
      * their window ends (epoch milliseconds, in the limiter library's layout). A podcast's spoken
      * lines (rows and files) go SEGMENT_RETENTION_DAYS after its newest job finished; an uploaded
      * document (row and file) 24 h after its upload unless a podcast used it; a job's copy of the
-     * pronunciation dictionary once the job has finished.
+     * pronunciation dictionary once the job has finished; a webhook event and its delivery log
+     * 30 days after the job's end.
      */
     async removeExpiredRecords(): Promise<Record<string, number>> {
       const removed = {
@@ -37,6 +39,7 @@ export function createOperationsActivities({ knex, config, storage, logger }: Ac
         oauthStates: await knex('oauth_states').where('created_at', '<', knex.raw(`NOW() - INTERVAL '1 hour'`)).delete(),
         rateLimits: await knex('rate_limits').where('expire', '<', Date.now()).delete(),
         jobPronunciations: await removeFinishedJobPronunciations(knex),
+        webhookEvents: await removeExpiredWebhookEvents(knex),
       };
       const segments = await removeExpiredSegments(knex, storage, {
         retentionDays: config.SEGMENT_RETENTION_DAYS,

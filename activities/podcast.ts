@@ -22,6 +22,7 @@ import { fetchReadableText } from '../src/sources/url';
 import type { JobStatus, SegmentRef } from '../workflows/types';
 import type { ActivityDeps } from './deps';
 import { classified, invalid } from './failures';
+import { webhookEmitter } from './webhooks';
 import { assertWhole, contentTypeOf, localCopies, segmentHash, speakToStorage, withTempDir } from './speech';
 
 const round3 = (x: number) => Math.round(x * 1000) / 1000;
@@ -45,6 +46,8 @@ interface LineRow {
 }
 
 export function createPodcastActivities({ knex, storage, providers, config, logger }: ActivityDeps, lanes: ProviderLanes) {
+  // Jobs that end tell their owners' webhooks.
+  const emitEvent = webhookEmitter({ knex, config });
   const podcastRow = async (podcastId: string) => {
     const p = await knex('podcasts').where({ id: podcastId }).first();
     if (!p) throw invalid(`Podcast ${podcastId} no longer exists`, 'NOT_FOUND');
@@ -556,6 +559,7 @@ export function createPodcastActivities({ knex, storage, providers, config, logg
           .then(() => storage.delete(storage.keyOf(replacedFile)))
           .catch((err) => logger.warn({ err, podcastId: a.podcastId }, 'replaced podcast file not removed'));
       }
+      await emitEvent({ type: 'podcast.completed', podcastId: a.podcastId, jobId: a.jobId });
       if (config.SEGMENT_RETENTION_DAYS === 0) {
         await removeSegmentsIfExpired(knex, storage, a.podcastId, 0).catch((err) =>
           logger.warn({ err, podcastId: a.podcastId }, 'spoken lines not removed at completion; housekeeping will retry'),
@@ -566,6 +570,7 @@ export function createPodcastActivities({ knex, storage, providers, config, logg
     /** failed: the job records why; the reservation is released; spoken lines stay for a retry while retained. */
     async failPodcast(a: { podcastId: string; jobId: string; code: string; message: string }) {
       await endJob(knex, { podcastId: a.podcastId, jobId: a.jobId, status: 'failed', code: a.code, message: a.message });
+      await emitEvent({ type: 'podcast.failed', podcastId: a.podcastId, jobId: a.jobId });
       if (config.SEGMENT_RETENTION_DAYS === 0) {
         await removeSegmentsIfExpired(knex, storage, a.podcastId, 0).catch((err) =>
           logger.warn({ err, podcastId: a.podcastId }, 'spoken lines not removed at failure; housekeeping will retry'),

@@ -39,7 +39,7 @@ const EnvSchema = z.object({
   // Activity slots per worker process and lane (workflows/taskQueues.ts). Bookkeeping is quick
   // database work; scripts wait on web sites and the LLM; a line mostly waits on its provider
   // (whose capacity the *_MAX_CONCURRENCY settings cap, not these); media (stitching) is
-  // CPU-bound; operations are backups, reconciliations, housekeeping and Stripe events.
+  // CPU-bound; operations are backups, reconciliations, housekeeping, Stripe events and webhook deliveries.
   WORKER_MAX_ACTIVITIES: z.coerce.number().int().min(1).max(10_000).default(50),
   WORKER_MAX_SCRIPT_ACTIVITIES: z.coerce.number().int().min(1).max(10_000).default(20),
   WORKER_MAX_LINE_ACTIVITIES: z.coerce.number().int().min(1).max(10_000).default(500),
@@ -116,6 +116,8 @@ const EnvSchema = z.object({
   // Open /v1/podcasts/{id}/events streams per user.
   SSE_MAX_PER_USER: z.coerce.number().int().min(1).max(1000).default(5),
   SOURCE_ALLOW_LOOPBACK: bool.default(false),
+  // Let webhooks reach loopback endpoints (tests only); private and metadata addresses stay refused.
+  WEBHOOK_ALLOW_LOOPBACK: bool.default(false),
   SOURCE_MAX_BYTES: z.coerce
     .number()
     .int()

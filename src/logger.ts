@@ -6,7 +6,7 @@ export function createLogger(level: string, name = 'aimake') {
     name,
     level,
     redact: {
-      paths: ['req.headers.authorization', 'req.headers["x-api-key"]', 'req.headers.cookie', '*.password', '*.token', '*.apiKey'],
+      paths: ['req.headers.authorization', 'req.headers["x-api-key"]', 'req.headers.cookie', '*.password', '*.token', '*.apiKey', '*.secret'],
       censor: '[redacted]',
     },
   });

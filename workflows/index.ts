@@ -4,3 +4,4 @@ export { audioWorkflow } from './audio';
 export { reconcileBillingWorkflow, stripeEventWorkflow } from './billing';
 export { backupDatabaseWorkflow, housekeepingWorkflow, quotaResetWorkflow } from './operations';
 export { reconcileJobsWorkflow } from './jobs';
+export { webhookDeliveryWorkflow } from './webhooks';

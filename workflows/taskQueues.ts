@@ -7,7 +7,7 @@
  * - scripts: reading the source and writing the script (web sites and the LLM);
  * - lines: speaking lines and TTS chunks (the speech providers);
  * - media: stitching (ffmpeg, CPU-bound);
- * - operations: backups, reconciliations, housekeeping, quota resets and Stripe events.
+ * - operations: backups, reconciliations, housekeeping, quota resets, Stripe events and webhook deliveries.
  */
 export type WorkLane = 'bookkeeping' | 'scripts' | 'lines' | 'media' | 'operations';
 

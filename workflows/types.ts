@@ -59,3 +59,16 @@ export interface FailureInfo {
   code: string;
   message: string;
 }
+
+/** One webhook event to one endpoint (src/webhooks): the body is read from webhook_events by id. */
+export interface WebhookDeliveryInput {
+  endpointId: string;
+  eventId: string;
+}
+
+export interface WebhookDeliveryResult {
+  /** The endpoint answered 2xx (now, or in an attempt whose result was lost in a crash). */
+  delivered: boolean;
+  /** Why not, when not: the endpoint was deleted, its address was refused, or retries ran out. */
+  error?: string;
+}

@@ -27,10 +27,12 @@ import { pronunciationRoutes } from './routes/pronunciations';
 import { podcastRoutes } from './routes/podcasts';
 import { uploadRoutes } from './routes/uploads';
 import { billingRoutes, keepRawBody } from './routes/billing';
+import { webhookRoutes } from './routes/webhooks';
 import { AudioService } from '../services/audios';
 import { PodcastService } from '../services/podcasts';
 import { UploadService } from '../services/uploads';
 import { BillingService } from '../services/billing';
+import { WebhookService } from '../services/webhooks';
 import { storageFromConfig } from '../storage/fromConfig';
 import { JobChanges } from '../jobs/jobChanges';
 import { StreamSlots } from './streamSlots';
@@ -95,6 +97,7 @@ export function createApi(deps: ApiDeps) {
     ...usageRoutes(knex),
     ...pronunciationRoutes(knex),
     ...billingRoutes({ billing: new BillingService(knex, deps.temporal, config, logger), maxBodyBytes: parseBytes(config.BODY_LIMIT) }),
+    ...webhookRoutes(new WebhookService(knex, { allowLoopback: config.WEBHOOK_ALLOW_LOOPBACK })),
   ];
   const openapi = openApiDocument(specs, { version: '1.0.0', serverUrl: config.PUBLIC_URL });
 

@@ -1,7 +1,5 @@
 import crypto from 'node:crypto';
-import type { AudioJob, Podcast, PodcastJob, ScriptLine, Upload } from '../models';
-import type { AudioLookup, AudioWithVoice } from '../services/audios';
-import type { PodcastWithJob } from '../services/podcasts';
+import type { AudioJob, AudioLookup, AudioWithVoice, Podcast, PodcastJob, PodcastWithJob, ScriptLine, Upload } from '../models';
 
 /**
  * Domain objects (snake_case rows) to API bodies (camelCase), in one place. A replayed

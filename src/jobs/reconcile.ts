@@ -45,8 +45,19 @@ export interface ReconcileReport {
   repaired: Array<{ kind: 'podcast' | 'audio'; id: string; code: string }>;
 }
 
-/** Ends every unfinished job whose run is closed or missing. Safe to run any number of times. */
-export async function reconcileJobs(knex: Knex, client: Client, logger?: Logger): Promise<ReconcileReport> {
+/** A job the reconciler failed, for whoever must hear of it (webhooks). */
+export type ReconciledJob = { kind: 'podcast'; podcastId: string; jobId: string } | { kind: 'audio'; audioId: string };
+
+/**
+ * Ends every unfinished job whose run is closed or missing, and calls `onFailed` for each after
+ * its end has committed. Safe to run any number of times.
+ */
+export async function reconcileJobs(
+  knex: Knex,
+  client: Client,
+  logger?: Logger,
+  onFailed: (job: ReconciledJob) => Promise<void> = async () => undefined,
+): Promise<ReconcileReport> {
   const report: ReconcileReport = { checked: 0, repaired: [] };
   const podcastJobs = await knex('podcast_jobs').whereNotIn('status', FINISHED_STATUSES).select('id', 'podcast_id', 'created_at');
   for (const job of podcastJobs) {
@@ -55,6 +66,7 @@ export async function reconcileJobs(knex: Knex, client: Client, logger?: Logger)
     if (state.open) continue;
     if (await endJob(knex, { podcastId: job.podcast_id, jobId: job.id, status: 'failed', code: state.code, message: state.message })) {
       report.repaired.push({ kind: 'podcast', id: job.podcast_id, code: state.code });
+      await onFailed({ kind: 'podcast', podcastId: job.podcast_id, jobId: job.id });
     }
   }
   const audioJobs = await knex('audio_jobs').whereNotIn('status', AUDIO_FINISHED_STATUSES).select('id', 'created_at');
@@ -64,6 +76,7 @@ export async function reconcileJobs(knex: Knex, client: Client, logger?: Logger)
     if (state.open) continue;
     if (await failAudioJob(knex, { audioId: job.id, code: state.code, message: state.message })) {
       report.repaired.push({ kind: 'audio', id: job.id, code: state.code });
+      await onFailed({ kind: 'audio', audioId: job.id });
     }
   }
   if (report.repaired.length) logger?.warn({ repaired: report.repaired }, 'ended jobs whose runs had ended outside AIMake');

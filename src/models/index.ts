@@ -64,6 +64,15 @@ export interface Audio {
   updated_at: Date;
 }
 
+// The domain objects the services answer with and src/api/views.ts renders live here, so that the
+// views depend on no service (activities render webhook events with them).
+
+/** An audio of the library, with its voice's name. */
+export type AudioWithVoice = Audio & { voice_name: string | null };
+
+/** What GET /v1/audios/:id finds: the finished audio, or the job still making it (or failed). */
+export type AudioLookup = { audio: AudioWithVoice; job?: undefined } | { audio?: undefined; job: AudioJob };
+
 export interface ScriptLine {
   role: 'host' | 'guest';
   text: string;
@@ -132,6 +141,12 @@ export interface TimelineEntry {
   text: string;
   voiceId: string;
   section?: string;
+}
+
+/** A podcast with its newest job: what every podcast use case answers with. */
+export interface PodcastWithJob {
+  podcast: Podcast;
+  job: PodcastJob | null;
 }
 
 export interface PodcastSegment {
@@ -300,6 +315,37 @@ export interface JobPronunciations {
   created_at: Date;
 }
 
+/** Where a user's events are POSTed, signed with its secret (migration 015). */
+export interface WebhookEndpoint {
+  id: string;
+  user_id: string;
+  url: string;
+  events: string[];
+  secret: string;
+  created_at: Date;
+}
+
+/** An event as it is sent: `body` is the exact JSON every attempt signs. */
+export interface WebhookEvent {
+  id: string;
+  user_id: string;
+  type: string;
+  body: string;
+  created_at: Date;
+}
+
+/** One attempt to deliver an event to an endpoint. */
+export interface WebhookDelivery {
+  id: number;
+  endpoint_id: string;
+  event_id: string;
+  attempt: number;
+  /** The HTTP status answered, or null when there was no answer. */
+  status: number | null;
+  error: string | null;
+  created_at: Date;
+}
+
 export interface ProviderLane {
   provider: string;
   paused_until: Date | null;
@@ -327,5 +373,8 @@ declare module 'knex/types/tables' {
     uploads: Upload;
     pronunciations: PronunciationRow;
     job_pronunciations: JobPronunciations;
+    webhook_endpoints: WebhookEndpoint;
+    webhook_events: WebhookEvent;
+    webhook_deliveries: WebhookDelivery;
   }
 }

@@ -3,7 +3,7 @@ import type { Knex } from 'knex';
 import { AppError, notFound, unavailable } from '../errors';
 import type { Config } from '../config';
 import type { Logger } from '../logger';
-import type { Audio, AudioJob, User, Voice } from '../models';
+import type { AudioJob, AudioLookup, AudioWithVoice, User, Voice } from '../models';
 import { engineOf, estimateOf, etaOf, quotaRemaining, rateOf, ttsSeconds, type Estimate } from './estimates';
 import type { TemporalGateway } from '../temporal/client';
 import { startAudioRun } from '../temporal/jobs';
@@ -20,12 +20,6 @@ export interface CreateAudioInput {
   emotion: string;
   format: 'mp3' | 'wav';
 }
-
-/** An audio of the library, with its voice's name. */
-export type AudioWithVoice = Audio & { voice_name: string | null };
-
-/** What GET /v1/audios/:id finds: the finished audio, or the job still making it (or failed). */
-export type AudioLookup = { audio: AudioWithVoice; job?: undefined } | { audio?: undefined; job: AudioJob };
 
 /** Text to speech: accept, run as a workflow, show processing / failed / the finished audio. */
 export class AudioService {

@@ -6,7 +6,7 @@ import { queuePositionSql } from '../capacity/providerLanes';
 import { endJob, isFinished, jobEtaSql, latestJob, latestJobs, openJob } from '../jobs/podcastJob';
 import { runState, type RunState } from '../jobs/reconcile';
 import type { Logger } from '../logger';
-import type { Podcast, PodcastJob, PodcastStatus, ScriptLine, SourceType, TimelineEntry, User, Voice } from '../models';
+import type { Podcast, PodcastJob, PodcastStatus, PodcastWithJob, ScriptLine, SourceType, TimelineEntry, User, Voice } from '../models';
 import { writeLocalScript, type ScriptStyle } from '../script/localWriter';
 import { engineOf, estimateOf, etaOf, quotaRemaining, rateOf, type Estimate } from './estimates';
 import { estimateSpeechSeconds } from '../sources/text';
@@ -28,12 +28,6 @@ export interface CreatePodcastInput {
   hostVoiceId: string;
   guestVoiceId: string;
   review: boolean;
-}
-
-/** A podcast with its newest job: what every podcast use case answers with. */
-export interface PodcastWithJob {
-  podcast: Podcast;
-  job: PodcastJob | null;
 }
 
 export const quotaError = (e: QuotaExceededError) => new AppError('QUOTA_EXCEEDED', e.message, { required: e.required, available: Math.max(0, e.available) });

@@ -4,3 +4,5 @@
  */
 export const podcastWorkflowId = (podcastId: string) => `podcast-${podcastId}`;
 export const audioWorkflowId = (audioId: string) => `audio-${audioId}`;
+/** One event to one endpoint: started once per pair, however often the event is emitted. */
+export const webhookDeliveryWorkflowId = (endpointId: string, eventId: string) => `webhook-${endpointId}-${eventId}`;

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import crypto from 'node:crypto';
 import { jsonb } from '../../src/db';
 import { registerUser } from '../helpers/api';
 import { uploadDocument } from '../helpers/documents';
@@ -70,6 +71,30 @@ describe('housekeeping workflow', function () {
       jobs.filter((j) => j.status === 'synthesizing').map((j) => j.id),
       "only the running job's copy stays",
     );
+  });
+
+  it('removes webhook events (and their delivery log) 30 days after their job ended, and keeps recent ones', async () => {
+    const { user } = await registerUser(stack, 'housekeeping-webhooks');
+    const [endpoint] = await stack
+      .knex('webhook_endpoints')
+      .insert({ user_id: user.id, url: 'https://93.184.215.14/hook', events: ['audio.completed'], secret: 'whsec_test' })
+      .returning('id');
+    const [old, recent] = [1, 2].map(() => `evt_${crypto.randomBytes(16).toString('hex')}`) as [string, string];
+    await stack.knex('webhook_events').insert([
+      { id: old, user_id: user.id, type: 'audio.completed', body: '{}', created_at: new Date(Date.now() - 31 * 86_400_000) },
+      { id: recent, user_id: user.id, type: 'audio.completed', body: '{}', created_at: new Date(Date.now() - 29 * 86_400_000) },
+    ]);
+    await stack.knex('webhook_deliveries').insert([old, recent].map((event_id) => ({ endpoint_id: endpoint!.id, event_id, attempt: 1, status: 204 })));
+
+    const client = await stack.temporal.client();
+    const removed = await client.workflow.execute('housekeepingWorkflow', {
+      taskQueue: stack.taskQueue,
+      workflowId: `housekeeping-hooks-${Date.now()}`,
+      args: [],
+    });
+    assert.ok(removed.webhookEvents >= 1, JSON.stringify(removed));
+    assert.deepEqual(await stack.knex('webhook_events').where({ user_id: user.id }).pluck('id'), [recent]);
+    assert.deepEqual(await stack.knex('webhook_deliveries').where({ endpoint_id: endpoint!.id }).pluck('event_id'), [recent], 'the log goes with its event');
   });
 
   it('removes uploads unused for 24 hours, row and file, and keeps fresh ones and those a podcast used', async () => {
