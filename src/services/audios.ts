@@ -3,7 +3,7 @@ import type { Knex } from 'knex';
 import { AppError, notFound, unavailable } from '../errors';
 import type { Config } from '../config';
 import type { Logger } from '../logger';
-import type { AudioJob, AudioLookup, AudioWithVoice, User, Voice } from '../models';
+import type { AudioLookup, AudioWithVoice, User, Voice } from '../models';
 import { engineOf, estimateOf, etaOf, quotaRemaining, rateOf, ttsSeconds, type Estimate } from './estimates';
 import type { TemporalGateway } from '../temporal/client';
 import { startAudioRun } from '../temporal/jobs';

@@ -1,6 +1,7 @@
 /**
  * A loopback stand-in for the OpenAI API that speaks the wire protocol the `openai` SDK uses
- * for POST /v1/audio/speech and POST /v1/chat/completions, with OpenAI's error shapes.
+ * for POST /v1/audio/speech and POST /v1/chat/completions, with OpenAI's error shapes; or, with
+ * `like: 'ollama'`, for Ollama's OpenAI-compatible chat endpoint.
  */
 import http from 'node:http';
 import { randomUUID } from 'node:crypto';
@@ -30,6 +31,15 @@ function isRawReply(v: unknown): v is RawChatReply {
 }
 
 export type ChatHandler = (body: any) => unknown | Promise<unknown>;
+
+/** Whether a chat request asks for a script in Chinese, as the script writer's system prompt names the language. */
+export function asksForChinese(body: any): boolean {
+  const system = (body?.messages ?? []).find((m: { role?: string }) => m.role === 'system');
+  return /\bChinese\b/.test(String(system?.content ?? ''));
+}
+
+/** Roughly OpenAI's answer to a prompt beyond the model's context window (gpt-4o-mini: 128,000 tokens). */
+const CONTEXT_TOKENS = 128_000;
 
 export interface FakeOpenAi {
   /** Base URL including /v1, as the SDK's baseURL expects. */
@@ -84,10 +94,18 @@ export interface FakeOpenAiOptions {
    */
   speechFaultRate?: number;
   seed?: number;
+  /**
+   * `ollama`: behaves like Ollama's OpenAI-compatible endpoint in the versions that refuse
+   * `response_format: {type: "json_schema"}` with a 400 (0.5.x: "invalid format: expected \"json\"
+   * or a JSON schema"): any model name and key is taken, `json_object` is, the handler's JSON comes
+   * back in a ```json fence between sentences of prose, without `usage`; no speech endpoint.
+   */
+  like?: 'openai' | 'ollama';
 }
 
 export async function startFakeOpenAi(opts: FakeOpenAiOptions = {}): Promise<FakeOpenAi> {
   const state = new FakeState();
+  const ollama = opts.like === 'ollama';
   const random = seededRandom(opts.seed ?? 1);
   let chatHandler: ChatHandler = () => ({});
   let speechInFlight = 0;
@@ -138,7 +156,7 @@ export async function startFakeOpenAi(opts: FakeOpenAiOptions = {}): Promise<Fak
       );
       return;
     }
-    if (opts.apiKey !== undefined && m[1] !== opts.apiKey) {
+    if (opts.apiKey !== undefined && m[1] !== opts.apiKey && !ollama) {
       send(
         res,
         401,
@@ -152,7 +170,7 @@ export async function startFakeOpenAi(opts: FakeOpenAiOptions = {}): Promise<Fak
       return;
     }
 
-    if (req.method === 'POST' && path === '/v1/audio/speech') return speech(json, res);
+    if (req.method === 'POST' && path === '/v1/audio/speech' && !ollama) return speech(json, res);
     if (req.method === 'POST' && path === '/v1/chat/completions') return chat(json, res);
     send(res, 404, openAiError(`Invalid URL (${req.method} ${path})`, 'invalid_request_error'));
   }
@@ -204,7 +222,7 @@ export async function startFakeOpenAi(opts: FakeOpenAiOptions = {}): Promise<Fak
     const bad = (message: string, param: string | null, code: string | null = null): void =>
       send(res, 400, openAiError(message, 'invalid_request_error', param, code));
     if (typeof body !== 'object' || body === null) return bad('We could not parse the JSON body of your request.', null);
-    if (typeof body.model !== 'string' || !/^(gpt-|o\d|chatgpt-)/.test(body.model)) {
+    if (typeof body.model !== 'string' || (!ollama && !/^(gpt-|o\d|chatgpt-)/.test(body.model))) {
       send(
         res,
         404,
@@ -215,7 +233,20 @@ export async function startFakeOpenAi(opts: FakeOpenAiOptions = {}): Promise<Fak
     if (!Array.isArray(body.messages) || body.messages.length === 0) {
       return bad("Invalid 'messages': empty array. Expected an array with minimum length 1.", 'messages', 'empty_array');
     }
+    const promptText = body.messages.map((m: { content?: unknown }) => String(m.content ?? '')).join('\n');
+    const promptTokens = roughTokens(promptText);
+    if (promptTokens > CONTEXT_TOKENS) {
+      return bad(
+        `This model's maximum context length is ${CONTEXT_TOKENS} tokens. However, your messages resulted in ${promptTokens} tokens. Please reduce the length of the messages.`,
+        'messages',
+        'context_length_exceeded',
+      );
+    }
     const rf = body.response_format;
+    if (ollama && rf !== undefined && rf.type !== 'json_object') {
+      send(res, 400, { error: { message: 'invalid format: expected "json" or a JSON schema', type: 'invalid_request_error', param: null, code: null } });
+      return;
+    }
     if (rf !== undefined && rf.type === 'json_schema') {
       const name = rf.json_schema?.name;
       if (typeof name !== 'string' || !/^[a-zA-Z0-9_-]{1,64}$/.test(name)) {
@@ -234,12 +265,23 @@ export async function startFakeOpenAi(opts: FakeOpenAiOptions = {}): Promise<Fak
       content = result.content;
       refusal = result.refusal ?? null;
       finishReason = result.finishReason ?? 'stop';
+    } else if (ollama) {
+      content = `Sure! Here is the script {as JSON}:\n\n\`\`\`json\n${JSON.stringify(result, null, 2)}\n\`\`\`\n\nI hope this helps!`;
     } else {
       content = JSON.stringify(result);
     }
-    const promptText = body.messages.map((m: { content?: unknown }) => String(m.content ?? '')).join('\n');
-    const promptTokens = roughTokens(promptText);
     const completionTokens = roughTokens(content ?? refusal ?? '');
+    if (ollama) {
+      send(res, 200, {
+        id: `chatcmpl-${Math.floor(Math.random() * 1000)}`,
+        object: 'chat.completion',
+        created: Math.floor(Date.now() / 1000),
+        model: body.model,
+        system_fingerprint: 'fp_ollama',
+        choices: [{ index: 0, message: { role: 'assistant', content: content ?? '' }, finish_reason: finishReason }],
+      });
+      return;
+    }
     send(res, 200, {
       id: `chatcmpl-${randomUUID().replace(/-/g, '').slice(0, 24)}`,
       object: 'chat.completion',

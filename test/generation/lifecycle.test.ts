@@ -4,10 +4,12 @@ import type { AddressInfo } from 'node:net';
 import { call, registerUser, startTestApi } from '../helpers/api';
 import { ARTICLE_ZH_EN, assertMonotonicProgress, pollJob } from '../helpers/generation';
 import { eventually, startTestStack, type TestStack } from '../helpers/stack';
-import { startFakeOpenAi, type FakeOpenAi } from '../fakes/openaiServer';
+import { asksForChinese, startFakeOpenAi, type FakeOpenAi } from '../fakes/openaiServer';
 import { queryJobSnapshot } from '../../src/temporal/jobs';
 
 const LINES = Array.from({ length: 12 }, (_, i) => ({ role: i % 2 ? 'guest' : 'host', text: `Lifecycle line ${i + 1}: a sentence worth hearing.` }));
+// The podcasts from Chinese sources are written in Chinese, as the script writer checks.
+const LINES_ZH = Array.from({ length: 12 }, (_, i) => ({ role: i % 2 ? 'guest' : 'host', text: `生命周期测试第 ${i + 1} 句：一句值得一听的话。` }));
 const LONG_TEXT = Array.from({ length: 40 }, (_, i) => `Sentence ${i + 1} says something about durable audio generation.`).join(' ');
 
 describe('podcast lifecycle: cancel, retry, review, quota, idempotency', function () {
@@ -22,7 +24,7 @@ describe('podcast lifecycle: cancel, retry, review, quota, idempotency', functio
   after(() => openai.close());
   beforeEach(() => {
     openai.reset();
-    openai.setChatHandler(() => ({ lines: LINES }));
+    openai.setChatHandler((body) => ({ lines: asksForChinese(body) ? LINES_ZH : LINES }));
   });
 
   const speechTexts = () => openai.requests.filter((r) => r.path === '/v1/audio/speech').map((r) => r.body.input as string);

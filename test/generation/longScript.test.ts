@@ -20,7 +20,10 @@ describe('a two-hour script of 1,500 lines', function () {
         return { sections: Array.from({ length: SECTIONS }, (_, i) => ({ title: `Part ${i + 1}`, points: ['a point'] })) };
       }
       const s = section++;
-      return { lines: Array.from({ length: LINES_PER_SECTION }, (_, i) => ({ role: i % 2 ? 'guest' : 'host', text: `S${s}L${i} ok.` })) };
+      // One conversation: a section begins with whoever did not end the one before (else the two turns are joined).
+      return {
+        lines: Array.from({ length: LINES_PER_SECTION }, (_, i) => ({ role: (s * LINES_PER_SECTION + i) % 2 ? 'guest' : 'host', text: `S${s}L${i} ok.` })),
+      };
     });
     stack = await startTestStack({ OPENAI_API_KEY: 'sk-test', OPENAI_BASE_URL: openai.url, SYNTH_CONCURRENCY: '8' });
   });

@@ -2,9 +2,11 @@ import assert from 'node:assert/strict';
 import { call, registerUser } from '../helpers/api';
 import { ARTICLE_ZH_EN, downloadedDuration, pollJob } from '../helpers/generation';
 import { startTestStack, type TestStack } from '../helpers/stack';
-import { startFakeOpenAi, type FakeOpenAi } from '../fakes/openaiServer';
+import { asksForChinese, startFakeOpenAi, type FakeOpenAi } from '../fakes/openaiServer';
 
 const LINES = Array.from({ length: 12 }, (_, i) => ({ role: i % 2 ? 'guest' : 'host', text: `Retention line ${i + 1}: a sentence worth keeping.` }));
+// The podcasts from Chinese sources are written in Chinese, as the script writer checks.
+const LINES_ZH = Array.from({ length: 12 }, (_, i) => ({ role: i % 2 ? 'guest' : 'host', text: `保留测试第 ${i + 1} 句：一句值得保存的话。` }));
 
 /** Runs the hourly housekeeping workflow now. Its counts cover every stack of the run (they share a database). */
 async function housekeeping(stack: TestStack): Promise<{ podcastSegments: number; segmentFiles: number }> {
@@ -50,7 +52,7 @@ describe('spoken lines after a podcast ends', function () {
   after(() => openai.close());
   beforeEach(() => {
     openai.reset();
-    openai.setChatHandler(() => ({ lines: LINES }));
+    openai.setChatHandler((body) => ({ lines: asksForChinese(body) ? LINES_ZH : LINES }));
   });
 
   const localPodcast = (stack: TestStack, token: string) =>

@@ -89,9 +89,29 @@ describe('OpenAI script LLM (real SDK against a loopback fake)', () => {
     assert.match(e.message, /unterminated/);
   });
 
+  it('finds the JSON object in an answer wrapped in fences or prose', async () => {
+    const script = { title: 'Tea {and} "braces"', lines: [{ speaker: 'A', text: 'A line with a } in it.' }] };
+    for (const content of [
+      `\`\`\`json\n${JSON.stringify(script, null, 2)}\n\`\`\``,
+      `Sure {as JSON}! Here it is: ${JSON.stringify(script)} Anything else {you need}?`,
+    ]) {
+      fake.setChatHandler(() => rawChatReply({ content }));
+      assert.deepEqual((await llm.completeJson(args)).value, script, content);
+    }
+  });
+
   it('treats truncated output as bad output and refusals as final', async () => {
     fake.setChatHandler(() => rawChatReply({ content: '{"title": "a', finishReason: 'length' }));
+    const cut = await rejectsWith(llm.completeJson(args), { code: 'LLM_BAD_OUTPUT', retryable: true });
+    assert.match(cut.message, /cut off/);
+    // Not even an object inside it is taken for the answer.
+    fake.setChatHandler(() =>
+      rawChatReply({ content: '{"title": "a", "lines": [{"speaker": "A", "text": "Hi"}, {"speaker": "B", "te', finishReason: 'length' }),
+    );
     await rejectsWith(llm.completeJson(args), { code: 'LLM_BAD_OUTPUT', retryable: true });
+    // Some servers say `length` of an answer that is whole.
+    fake.setChatHandler(() => rawChatReply({ content: '{"title": "a", "lines": []}', finishReason: 'length' }));
+    assert.deepEqual((await llm.completeJson(args)).value, { title: 'a', lines: [] });
 
     fake.setChatHandler(() => rawChatReply({ content: null, refusal: "I can't help with that." }));
     await rejectsWith(llm.completeJson(args), { code: 'LLM_REFUSED', retryable: false });
@@ -121,12 +141,14 @@ describe('OpenAI script LLM (real SDK against a loopback fake)', () => {
   });
 
   it('maps a real 400 and 404 from the API to LLM_INVALID_REQUEST with the message', async () => {
-    const e400 = await rejectsWith(llm.completeJson({ ...args, schemaName: 'has spaces!' }), {
+    // Beyond the context window: OpenAI names `messages` as the fault, so no plainer response format is tried.
+    const e400 = await rejectsWith(llm.completeJson({ ...args, user: 'tea '.repeat(150_000) }), {
       code: 'LLM_INVALID_REQUEST',
       retryable: false,
       status: 400,
     });
-    assert.match(e400.message, /json_schema\.name/);
+    assert.match(e400.message, /maximum context length/);
+    assert.equal(fake.count(CHAT_PATH), 1);
 
     const unknown = createOpenAiScriptLlm({ apiKey: KEY, baseURL: fake.url, model: 'llama-nonexistent' });
     const e404 = await rejectsWith(unknown.completeJson(args), { code: 'LLM_INVALID_REQUEST', retryable: false, status: 404 });
@@ -155,5 +177,39 @@ describe('OpenAI script LLM (real SDK against a loopback fake)', () => {
     fake.reset();
     await assert.rejects(llm.completeJson({ ...args, signal: AbortSignal.abort() }), { name: 'AbortError' });
     assert.equal(fake.count(CHAT_PATH), 0);
+  });
+});
+
+describe('an OpenAI-compatible server that behaves like Ollama (real SDK against a loopback fake)', () => {
+  let fake: FakeOpenAi;
+  const args = { system: 'You write podcast scripts.', user: 'Write JSON about tea.', schemaName: 'podcast_script', jsonSchema: scriptSchema };
+  const script = { title: 'Tea', lines: [{ speaker: 'A', text: 'Tea is a leaf.' }] };
+
+  before(async () => {
+    fake = await startFakeOpenAi({ like: 'ollama' });
+    fake.setChatHandler(() => script);
+  });
+  after(() => fake.close());
+
+  it('asks with json_object once json_schema is refused, from then on without the refusal, and reads the fenced answer', async () => {
+    const llm = createOpenAiScriptLlm({ apiKey: 'ollama', baseURL: fake.url, model: 'llama3.2' });
+    const out = await llm.completeJson(args);
+    assert.deepEqual(out.value, script);
+    assert.match(out.content, /```json/);
+    assert.equal(out.promptTokens, 0, 'no usage reported');
+    const [refused, plainer] = fake.requests;
+    assert.equal(fake.requests.length, 2);
+    assert.equal(refused!.body.response_format.type, 'json_schema');
+    assert.deepEqual(plainer!.body.response_format, { type: 'json_object' });
+    assert.match(plainer!.body.messages[0].content, /JSON Schema: \{"type":"object"/, 'the schema goes into the prompt');
+
+    // The same server, later in the process (a new client, as each worker builds its own): no second refusal.
+    fake.reset();
+    const later = createOpenAiScriptLlm({ apiKey: 'ollama', baseURL: fake.url, model: 'llama3.2' });
+    assert.deepEqual((await later.completeJson(args)).value, script);
+    assert.deepEqual(
+      fake.requests.map((r) => r.body.response_format),
+      [{ type: 'json_object' }],
+    );
   });
 });

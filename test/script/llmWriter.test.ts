@@ -6,6 +6,14 @@ import { rejectsWith } from '../helpers/providerAssertions';
 
 const CHAT = '/v1/chat/completions';
 const REQUEST: ScriptRequest = { title: null, sourceType: 'topic', sourceText: 'Tea', language: 'en-US', style: 'casual', targetDurationSec: 120 };
+const ZH: ScriptRequest = { ...REQUEST, language: 'zh-CN' };
+const GOOD_ZH = {
+  lines: [
+    { role: 'host', text: '欢迎收听本期节目，今天我们聊聊茶。' },
+    // An English name quoted in a Chinese line is still Chinese.
+    { role: 'guest', text: '谢谢邀请。我平时用 Kubernetes 和 PostgreSQL，喝的是乌龙茶。' },
+  ],
+};
 const GOOD = {
   lines: [
     { role: 'host', text: 'Welcome to a show about tea.' },
@@ -74,5 +82,96 @@ describe('LLM scripts that hold', () => {
     }
     assert.equal(guest.map((l) => l.text).join(' '), long, 'nothing lost');
     assert.deepEqual(lines[lines.length - 1], { role: 'host', text: 'Thank you.' });
+  });
+
+  it('asks again, once, when the lines are not in the podcast’s language, and takes the answer in it', async () => {
+    let n = 0;
+    fake.setChatHandler(() => (n++ === 0 ? GOOD : GOOD_ZH));
+    assert.deepEqual(await writeLlmScript(llm, ZH), GOOD_ZH.lines);
+    assert.equal(chats().length, 2);
+    assert.match(chats()[0]![0]!.content, /podcast in Simplified Chinese/);
+    assert.match(chats()[1]![3]!.content, /not in Simplified Chinese \(most of their words are in Latin script\); every line must be in Simplified Chinese/);
+
+    // And the other way round.
+    fake.reset();
+    n = 0;
+    fake.setChatHandler(() => (n++ === 0 ? GOOD_ZH : GOOD));
+    assert.deepEqual(await writeLlmScript(llm, REQUEST), GOOD.lines);
+    assert.match(chats()[1]![3]!.content, /not in American English \(most of their words are in Chinese characters\)/);
+  });
+
+  it('takes a Chinese script that quotes English at once', async () => {
+    fake.setChatHandler(() => GOOD_ZH);
+    assert.deepEqual(await writeLlmScript(llm, ZH), GOOD_ZH.lines);
+    assert.equal(chats().length, 1);
+  });
+
+  it('fails for good with LLM_WRONG_LANGUAGE when the repair is in the wrong language too', async () => {
+    fake.setChatHandler(() => GOOD);
+    const e = await rejectsWith(writeLlmScript(llm, ZH), { code: 'LLM_WRONG_LANGUAGE', retryable: false });
+    assert.match(e.message, /Simplified Chinese/);
+    assert.equal(chats().length, 2, 'one answer and one repair, no more');
+  });
+
+  it('asks again when only one of the two speaks', async () => {
+    let n = 0;
+    fake.setChatHandler(() =>
+      n++ === 0
+        ? {
+            lines: [
+              { role: 'host', text: 'Welcome.' },
+              { role: 'host', text: 'Tea is a leaf.' },
+            ],
+          }
+        : GOOD,
+    );
+    assert.deepEqual(await writeLlmScript(llm, REQUEST), GOOD.lines);
+    assert.match(chats()[1]![3]!.content, /the guest never speaks/);
+  });
+
+  it('lets the host open: a script that starts with the guest has the roles the other way round', async () => {
+    fake.setChatHandler(() => ({
+      lines: [
+        { role: 'guest', text: 'Welcome to a show about tea.' },
+        { role: 'host', text: 'Thanks for having me.' },
+        { role: 'guest', text: 'Goodbye.' },
+      ],
+    }));
+    assert.deepEqual(await writeLlmScript(llm, REQUEST), [
+      { role: 'host', text: 'Welcome to a show about tea.' },
+      { role: 'guest', text: 'Thanks for having me.' },
+      { role: 'host', text: 'Goodbye.' },
+    ]);
+  });
+
+  it('keeps turns alternating where one section ends with the speaker the next begins with', async () => {
+    const sections: Record<string, Array<{ role: string; text: string }>> = {
+      1: [
+        { role: 'host', text: 'Welcome.' },
+        { role: 'guest', text: 'One.' },
+      ],
+      2: [
+        { role: 'guest', text: 'Two.' },
+        { role: 'host', text: 'Three?' },
+      ],
+      3: [
+        { role: 'host', text: 'Four?' },
+        { role: 'guest', text: 'Five.' },
+        { role: 'host', text: 'Goodbye.' },
+      ],
+    };
+    fake.setChatHandler((body) => {
+      if (body.response_format?.json_schema?.name === 'podcast_outline') return { sections: [1, 2, 3].map((i) => ({ title: `Part ${i}`, points: ['tea'] })) };
+      return { lines: sections[/Section (\d) of 3/.exec(body.messages[1].content)![1]!] };
+    });
+    const lines = await writeLlmScript(llm, { ...REQUEST, targetDurationSec: 1800 });
+    assert.equal(chats().length, 4, 'an outline and three sections');
+    assert.deepEqual(lines, [
+      { role: 'host', text: 'Welcome.' },
+      { role: 'guest', text: 'One. Two.' },
+      { role: 'host', text: 'Three? Four?' },
+      { role: 'guest', text: 'Five.' },
+      { role: 'host', text: 'Goodbye.' },
+    ]);
   });
 });
