@@ -95,8 +95,13 @@ describe('podcast lifecycle: cancel, retry, review, quota, idempotency', functio
     const u = await stack.knex('users').where({ id: user.id }).first();
     assert.ok(u);
     assert.equal(u.quota_reserved, 0);
-    const done = await call(stack.url, 'POST', `/v1/podcasts/${podcastId}/generate`, { token });
-    assert.equal(done.status, 409, 'a completed podcast is not generated again');
+    // Generating a completed podcast again (API v1.1, cheap edits) with nothing changed speaks nothing and charges nothing.
+    const callsBefore = speechTexts().length;
+    const again = await call(stack.url, 'POST', `/v1/podcasts/${podcastId}/generate`, { token });
+    assert.equal(again.status, 202, JSON.stringify(again.body));
+    assert.equal((await pollJob(stack, token, podcastId)).job.status, 'completed');
+    assert.equal(speechTexts().length, callsBefore, 'no line spoken again');
+    assert.equal((await stack.knex('users').where({ id: user.id }).first())!.quota_used, u.quota_used, 'nothing charged again');
   });
 
   it('parks a review run as a draft, takes an edited script, and generates it on approval', async () => {
