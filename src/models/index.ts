@@ -296,6 +296,13 @@ export interface JobPronunciations {
   created_at: Date;
 }
 
+/** A user's private podcast feed: the SHA-256 of its current secret token (migration 016). */
+export interface PodcastFeed {
+  user_id: string;
+  token_hash: string;
+  created_at: Date;
+}
+
 export interface ProviderLane {
   provider: string;
   paused_until: Date | null;
@@ -323,5 +330,6 @@ declare module 'knex/types/tables' {
     uploads: Upload;
     pronunciations: PronunciationRow;
     job_pronunciations: JobPronunciations;
+    podcast_feeds: PodcastFeed;
   }
 }
