@@ -25,17 +25,20 @@ import { audioRoutes } from './routes/audios';
 import { usageRoutes } from './routes/usage';
 import { pronunciationRoutes } from './routes/pronunciations';
 import { podcastRoutes } from './routes/podcasts';
+import { feedRoutes } from './routes/feeds';
 import { uploadRoutes } from './routes/uploads';
 import { billingRoutes, keepRawBody } from './routes/billing';
 import { webhookRoutes } from './routes/webhooks';
 import { AudioService } from '../services/audios';
 import { PodcastService } from '../services/podcasts';
+import { FeedService } from '../services/feeds';
 import { UploadService } from '../services/uploads';
 import { BillingService } from '../services/billing';
 import { WebhookService } from '../services/webhooks';
 import { storageFromConfig } from '../storage/fromConfig';
 import { JobChanges } from '../jobs/jobChanges';
 import { StreamSlots } from './streamSlots';
+import { loggedPath } from './request';
 
 export interface ApiDeps {
   config: Config;
@@ -92,6 +95,7 @@ export function createApi(deps: ApiDeps) {
       events: { changes: jobChanges, slots: new StreamSlots(config.SSE_MAX_PER_USER) },
       publicUrl: config.PUBLIC_URL,
     }),
+    ...feedRoutes({ feeds: new FeedService(knex, podcasts), storage, logger, publicUrl: config.PUBLIC_URL }),
     ...uploadRoutes({ uploads: new UploadService(knex, storage), maxBytes: config.UPLOAD_MAX_BYTES }),
     ...audioRoutes({ audios, storage, logger, publicUrl: config.PUBLIC_URL }),
     ...usageRoutes(knex),
@@ -129,7 +133,10 @@ export function createApi(deps: ApiDeps) {
       metrics.httpDuration.observe({ method: ctx.method, route: routePath, status: String(ctx.status) }, seconds);
       // Polls are most requests and tell an operator little: successful reads log only at debug.
       const level = ctx.status < 400 && (ctx.method === 'GET' || ctx.method === 'HEAD') ? 'debug' : 'info';
-      logger[level]({ requestId: ctx.state.requestId, method: ctx.method, path: ctx.path, status: ctx.status, ms: Math.round(seconds * 1000) }, 'request');
+      logger[level](
+        { requestId: ctx.state.requestId, method: ctx.method, path: loggedPath(ctx), status: ctx.status, ms: Math.round(seconds * 1000) },
+        'request',
+      );
     }
   });
   app.use(errorHandler(logger));

@@ -3,6 +3,7 @@ import type Koa from 'koa';
 import { AppError } from '../errors';
 import type { Logger } from '../logger';
 import { ObjectNotFoundError, type Storage } from '../storage';
+import { loggedPath } from './request';
 
 type ByteRange = { start: number; end: number };
 
@@ -58,7 +59,7 @@ export async function sendStoredFile(
   opts: { contentType: string; filename?: string; logger: Logger },
 ): Promise<void> {
   const missing = () => {
-    opts.logger.warn({ key, storage: storage.kind, path: ctx.path, requestId: ctx.state.requestId }, 'stored file missing: its row points to nothing');
+    opts.logger.warn({ key, storage: storage.kind, path: loggedPath(ctx), requestId: ctx.state.requestId }, 'stored file missing: its row points to nothing');
     return new AppError('NOT_FOUND', 'The file is missing from storage');
   };
   const info = await storage.stat(key);

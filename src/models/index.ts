@@ -346,6 +346,13 @@ export interface WebhookDelivery {
   created_at: Date;
 }
 
+/** A user's private podcast feed: the SHA-256 of its current secret token (migration 016). */
+export interface PodcastFeed {
+  user_id: string;
+  token_hash: string;
+  created_at: Date;
+}
+
 export interface ProviderLane {
   provider: string;
   paused_until: Date | null;
@@ -376,5 +383,6 @@ declare module 'knex/types/tables' {
     webhook_endpoints: WebhookEndpoint;
     webhook_events: WebhookEvent;
     webhook_deliveries: WebhookDelivery;
+    podcast_feeds: PodcastFeed;
   }
 }

@@ -1,10 +1,34 @@
-import type { TimelineEntry } from '../models';
+import type { Podcast, TimelineEntry } from '../models';
 
 /**
  * A finished podcast as listeners' tools want it: timed transcripts (WebVTT with voice tags, SRT,
  * JSON) and chapters (Podcasting 2.0 JSON chapters, and the same list for the file's ID3 tags),
  * all from the stitcher's timeline of where each line sits in the file.
  */
+
+/** A completed podcast's current audio as published: where each line sits, and its voices' names. */
+export interface Publication {
+  podcast: Podcast;
+  timeline: TimelineEntry[];
+  /** voice id → the voice's name */
+  speakers: Map<string, string>;
+}
+
+export type TranscriptFormat = 'vtt' | 'srt' | 'json';
+
+/** A transcript file as served (API.md: content types per format), wherever it is linked from. */
+export function transcriptFile({ podcast, timeline, speakers }: Publication, format: TranscriptFormat): { contentType: string; body: string | object } {
+  const speaker = (voiceId: string) => speakers.get(voiceId) ?? voiceId;
+  if (format === 'json')
+    return { contentType: 'application/json; charset=utf-8', body: toTranscriptJson(podcast.id, Number(podcast.duration), timeline, speaker) };
+  if (format === 'srt') return { contentType: 'application/x-subrip; charset=utf-8', body: toSrt(timeline, speaker) };
+  return { contentType: 'text/vtt; charset=utf-8', body: toVtt(timeline, speaker) };
+}
+
+/** The Podcasting 2.0 chapters file as served. */
+export function chaptersFile({ podcast, timeline }: Publication): { contentType: string; body: string } {
+  return { contentType: 'application/json+chapters', body: JSON.stringify(chaptersJson(chaptersOf(timeline, podcast.title, Number(podcast.duration)))) };
+}
 
 export interface Chapter {
   start: number;

@@ -9,6 +9,7 @@ import type { Logger } from '../logger';
 import type { Podcast, PodcastJob, PodcastStatus, PodcastWithJob, ScriptLine, SourceType, TimelineEntry, User, Voice } from '../models';
 import { writeLocalScript, type ScriptStyle } from '../script/localWriter';
 import { engineOf, estimateOf, etaOf, quotaRemaining, rateOf, type Estimate } from './estimates';
+import type { Publication } from '../publishing/transcripts';
 import { estimateSpeechSeconds } from '../sources/text';
 import { jsonb } from '../db';
 import type { TemporalGateway } from '../temporal/client';
@@ -288,12 +289,17 @@ export class PodcastService {
    * names, for transcripts and chapters. The owner, or anyone when its audio is public (like the
    * file); 409 before it is completed.
    */
-  async published(user: User | null, podcastId: string): Promise<{ podcast: Podcast; timeline: TimelineEntry[]; speakers: Map<string, string> }> {
+  async published(user: User | null, podcastId: string): Promise<Publication> {
     const p = await this.knex('podcasts').where({ id: podcastId }).first();
     const audio = p?.audio_url
       ? await this.knex('audios').where({ user_id: p.user_id, audio_url: p.audio_url, type: 'podcast', is_deleted: false }).first()
       : undefined;
     if (!p || (p.user_id !== user?.id && !audio?.is_public)) throw notFound('Podcast');
+    return this.publication(p);
+  }
+
+  /** What transcripts and chapters are made from, for a podcast the caller may read; 409 without audio or timeline. */
+  async publication(p: Podcast): Promise<Publication> {
     if (!p.audio_url) throw conflict(`The podcast has no audio yet (it is ${p.status})`);
     const job = await this.knex('podcast_jobs').where({ podcast_id: p.id, status: 'completed' }).orderBy('completed_at', 'desc').first();
     // Podcasts completed before timelines were recorded have none.

@@ -8,9 +8,9 @@ import { isFinished } from '../../jobs/podcastJob';
 import type { JobChanges } from '../../jobs/jobChanges';
 import type { PodcastJob } from '../../models';
 import type { PodcastService } from '../../services/podcasts';
-import { chaptersJson, chaptersOf, toSrt, toTranscriptJson, toVtt } from '../../publishing/transcripts';
-import { sendStoredFile } from '../sendStoredFile';
+import { sendChapters, sendPodcastFile, sendTranscript } from '../podcastMedia';
 import type { StreamSlots } from '../streamSlots';
+import { notModified } from '../request';
 import { route } from '../route';
 import { etagOf, jobView, podcastView, podcastWithJobView } from '../views';
 import { IdParams, idempotencyKeyOf, ListQuery } from './common';
@@ -138,7 +138,7 @@ export function podcastRoutes(deps: { podcasts: PodcastService; knex: Knex; stor
         const etag = etagOf(body);
         ctx.set('ETag', etag);
         ctx.set('Cache-Control', 'no-cache');
-        if (ctx.get('if-none-match') === etag) {
+        if (notModified(ctx, { etag })) {
           ctx.status = 304;
           return;
         }
@@ -285,14 +285,7 @@ export function podcastRoutes(deps: { podcasts: PodcastService; knex: Knex; stor
         409: { description: 'Not completed yet' },
       },
       handler: async (ctx, { params, query, auth }) => {
-        const { podcast, timeline, speakers } = await podcasts.published(auth?.user ?? null, params.id);
-        const speaker = (voiceId: string) => speakers.get(voiceId) ?? voiceId;
-        if (query.format === 'json') {
-          ctx.body = toTranscriptJson(podcast.id, Number(podcast.duration), timeline, speaker);
-          return;
-        }
-        ctx.type = query.format === 'vtt' ? 'text/vtt; charset=utf-8' : 'application/x-subrip; charset=utf-8';
-        ctx.body = query.format === 'vtt' ? toVtt(timeline, speaker) : toSrt(timeline, speaker);
+        sendTranscript(ctx, await podcasts.published(auth?.user ?? null, params.id), query.format);
       },
     }),
     route({
@@ -305,9 +298,7 @@ export function podcastRoutes(deps: { podcasts: PodcastService; knex: Knex; stor
       params: IdParams,
       responses: { 200: { description: 'The chapters', contentType: 'application/json+chapters' }, 409: { description: 'Not completed yet' } },
       handler: async (ctx, { params, auth }) => {
-        const { podcast, timeline } = await podcasts.published(auth?.user ?? null, params.id);
-        ctx.type = 'application/json+chapters';
-        ctx.body = JSON.stringify(chaptersJson(chaptersOf(timeline, podcast.title, Number(podcast.duration))));
+        sendChapters(ctx, await podcasts.published(auth?.user ?? null, params.id));
       },
     }),
     route({
@@ -321,12 +312,8 @@ export function podcastRoutes(deps: { podcasts: PodcastService; knex: Knex; stor
       responses: { 200: { description: 'audio/mpeg', contentType: 'audio/mpeg' }, 206: { description: 'Partial content' } },
       handler: async (ctx, { params, auth }) => {
         const p = await podcasts.owned(auth!.user, params.id);
-        if (p.status !== 'completed' || !p.audio_url) throw new AppError('NOT_FOUND', 'This podcast has no audio yet');
-        await sendStoredFile(ctx, deps.storage, deps.storage.keyOf(p.audio_url), {
-          contentType: 'audio/mpeg',
-          filename: `${p.title ?? 'podcast'}.mp3`,
-          logger: deps.logger,
-        });
+        if (p.status !== 'completed') throw new AppError('NOT_FOUND', 'This podcast has no audio yet');
+        await sendPodcastFile(ctx, deps, p);
       },
     }),
   ];
