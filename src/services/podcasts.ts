@@ -6,7 +6,7 @@ import { queuePositionSql } from '../capacity/providerLanes';
 import { endJob, isFinished, jobEtaSql, latestJob, latestJobs, openJob } from '../jobs/podcastJob';
 import { runState, type RunState } from '../jobs/reconcile';
 import type { Logger } from '../logger';
-import type { Podcast, PodcastJob, PodcastStatus, PodcastWithJob, ScriptLine, SourceType, TimelineEntry, User, Voice } from '../models';
+import type { Podcast, PodcastJob, PodcastStatus, PodcastWithJob, ScriptLine, SourceType, User, Voice } from '../models';
 import { writeLocalScript, type ScriptStyle } from '../script/localWriter';
 import { engineOf, estimateOf, etaOf, quotaRemaining, rateOf, type Estimate } from './estimates';
 import type { Publication } from '../publishing/transcripts';
