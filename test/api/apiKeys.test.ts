@@ -151,8 +151,12 @@ describe('API keys', function () {
     // Every audios, podcasts and uploads operation declares its scope, so a route added later cannot forget it.
     const doc = (await call(api.url, 'GET', '/openapi.json')).body;
     for (const [path, ops] of Object.entries<Record<string, any>>(doc.paths)) {
-      // Uploads exist only to make podcasts from.
-      const expected = path.startsWith('/v1/audios') ? 'tts' : path.startsWith('/v1/podcasts') || path.startsWith('/v1/uploads') ? 'podcast' : undefined;
+      // Uploads exist only to make podcasts from; the feed lists podcasts.
+      const expected = path.startsWith('/v1/audios')
+        ? 'tts'
+        : path.startsWith('/v1/podcasts') || path.startsWith('/v1/uploads') || path === '/v1/feed'
+          ? 'podcast'
+          : undefined;
       for (const [method, op] of Object.entries(ops)) assert.equal(op['x-api-key-scope'], expected, `${method} ${path}`);
     }
   });

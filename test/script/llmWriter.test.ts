@@ -166,10 +166,11 @@ describe('LLM scripts that hold', () => {
     });
     const lines = await writeLlmScript(llm, { ...REQUEST, targetDurationSec: 1800 });
     assert.equal(chats().length, 4, 'an outline and three sections');
+    // Each section's first line opens its chapter, joined turns included.
     assert.deepEqual(lines, [
-      { role: 'host', text: 'Welcome.' },
-      { role: 'guest', text: 'One. Two.' },
-      { role: 'host', text: 'Three? Four?' },
+      { role: 'host', text: 'Welcome.', section: 'Part 1' },
+      { role: 'guest', text: 'One. Two.', section: 'Part 2' },
+      { role: 'host', text: 'Three? Four?', section: 'Part 3' },
       { role: 'guest', text: 'Five.' },
       { role: 'host', text: 'Goodbye.' },
     ]);

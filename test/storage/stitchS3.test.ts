@@ -1,3 +1,4 @@
+import { jsonb } from '../../src/db';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { promises as fsp } from 'node:fs';
@@ -133,6 +134,23 @@ describe('stitching a two-hour podcast from S3-compatible storage', function () 
     const beats: unknown[] = [];
     env.on('heartbeat', (d: unknown) => beats.push(d));
     const segments = keys.map((key, index) => ({ index, key, duration: SAMPLES / SAMPLE_RATE, chars: 10, provider: 'local', apiCost: null }));
+    // The podcast the lines belong to: one voice throughout, so every pause is the same speaker's.
+    const [user] = await knex('users')
+      .insert({ email: `stitch-${randomUUID()}@example.test` })
+      .returning('id');
+    const script = keys.map((_, i) => ({ role: 'host' as const, text: `Line ${i + 1}.`, voice_id: 'local-en-female' }));
+    await knex('podcasts').insert({
+      id: podcastId,
+      user_id: user!.id,
+      source_type: 'text',
+      source_content: 'Lines.',
+      target_duration: 7200,
+      language: 'en-US',
+      host_voice_id: 'local-en-female',
+      guest_voice_id: 'local-en-male',
+      status: 'processing',
+      script: jsonb(knex, script),
+    });
 
     const result: Awaited<ReturnType<typeof activities.stitchPodcast>> = await env.run(() =>
       activities.stitchPodcast({ podcastId, jobId: randomUUID(), segments }),
