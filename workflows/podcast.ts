@@ -82,10 +82,10 @@ export async function podcastWorkflow(input: PodcastWorkflowInput): Promise<{ au
   try {
     if (!input.scriptReady) {
       await stage('analyzing', 5, 'Reading the source');
-      await source.analyzePodcastSource({ podcastId, jobId });
+      await source.analyzePodcastSource.executeWithOptions({ summary: 'read source' }, [{ podcastId, jobId }]);
 
       await stage('scripting', 10, 'Writing the script');
-      await scriptWriter.writePodcastScript({ podcastId, jobId });
+      await scriptWriter.writePodcastScript.executeWithOptions({ summary: 'write script' }, [{ podcastId, jobId }]);
 
       if (input.review) {
         snapshot.awaitingApproval = true;
@@ -105,7 +105,7 @@ export async function podcastWorkflow(input: PodcastWorkflowInput): Promise<{ au
     // A script the job wrote itself is fitted to its target; a reviewed or edited one is spoken as it is.
     if (!input.scriptReady && !input.review && patched(FIT_LENGTH)) {
       for (let round = 1; round <= MAX_LENGTH_ROUNDS; round++) {
-        const fit = await scriptWriter.fitPodcastLength({ podcastId, jobId, segments });
+        const fit = await scriptWriter.fitPodcastLength.executeWithOptions({ summary: `fit length, round ${round}` }, [{ podcastId, jobId, segments }]);
         if (!fit.rewritten) break;
         const replan = await db.planPodcastSynthesis({ podcastId, jobId });
         await stage('synthesizing', 15, `Fitting the length: ${replan.lines} lines`);
@@ -114,7 +114,7 @@ export async function podcastWorkflow(input: PodcastWorkflowInput): Promise<{ au
     }
 
     await stage('processing', 90, 'Stitching audio');
-    const audio = await stitcher.stitchPodcast({ podcastId, jobId, segments });
+    const audio = await stitcher.stitchPodcast.executeWithOptions({ summary: `stitch ${segments.length} lines` }, [{ podcastId, jobId, segments }]);
 
     await db.completePodcast({ podcastId, jobId, audioKey: audio.key, duration: audio.duration, bytes: audio.bytes });
     Object.assign(snapshot, { status: 'completed', progress: 100, currentStep: 'Done' });
@@ -193,7 +193,12 @@ async function synthesizeLineRange(range: LineChunkInput, waitOnCancel: boolean)
   return inPool(
     indexes,
     range.concurrency,
-    (index) => speech.synthesizePodcastLine({ podcastId: range.podcastId, jobId: range.jobId, index, total: range.total }),
+    // The UI's line of this call (user metadata, not replayed): the workflow knows where the line
+    // is, not what it says; its role and words are in the activity's own logs and span.
+    (index) =>
+      speech.synthesizePodcastLine.executeWithOptions({ summary: `line ${index + 1}/${range.total}` }, [
+        { podcastId: range.podcastId, jobId: range.jobId, index, total: range.total },
+      ]),
     {
       settle: waitOnCancel,
     },
