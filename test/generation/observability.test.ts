@@ -10,7 +10,7 @@ import { loadConfig } from '../../src/config';
 import { podcastWorkflowId } from '../../src/temporal/jobs';
 import { startTracing, type Tracing } from '../../src/tracing';
 
-const LINES = Array.from({ length: 4 }, (_, i) => ({ role: i % 2 ? 'guest' : 'host', text: `Observability line ${i + 1}: nothing secret here.` }));
+const LINES = Array.from({ length: 12 }, (_, i) => ({ role: i % 2 ? 'guest' : 'host', text: `Observability line ${i + 1}: nothing secret here.` }));
 
 interface ExportedSpan {
   traceId: string;
@@ -87,7 +87,8 @@ describe('observability: activity summaries in the Temporal UI, OpenTelemetry tr
   });
 
   it('without OTEL_EXPORTER_OTLP_ENDPOINT traces nothing; the run shows its title and a summary on every step', async () => {
-    const stack = await startTestStack({ OPENAI_API_KEY: 'sk-test', OPENAI_BASE_URL: openai.url });
+    // Lines 1–10 and 11–12 are spoken in two child workflows, each knowing only its own lines.
+    const stack = await startTestStack({ OPENAI_API_KEY: 'sk-test', OPENAI_BASE_URL: openai.url, LINES_PER_CHILD_WORKFLOW: '10' });
     assert.equal(stack.config.OTEL_EXPORTER_OTLP_ENDPOINT, undefined);
     assert.equal(startTracing(stack.config, 'aimake-api'), null, 'no SDK is started');
     const { token } = await registerUser(stack, 'summaries');
@@ -96,8 +97,13 @@ describe('observability: activity summaries in the Temporal UI, OpenTelemetry tr
     const handle = (await stack.temporal.client()).workflow.getHandle(podcastWorkflowId(podcastId));
     assert.equal(await (await handle.describe()).staticSummary(), 'Summaries in the UI');
     const history = await handle.fetchHistory();
+    const children = (history.events ?? []).flatMap((e) => e.startChildWorkflowExecutionInitiatedEventAttributes?.workflowId ?? []);
+    assert.equal(children.length, 2);
+    const client = await stack.temporal.client();
+    const events = [...(history.events ?? [])];
+    for (const id of children) events.push(...((await client.workflow.getHandle(id).fetchHistory()).events ?? []));
     const summaries = new Map<string, string[]>();
-    for (const e of history.events ?? []) {
+    for (const e of events) {
       const a = e.activityTaskScheduledEventAttributes;
       if (!a) continue;
       assert.equal(a.header?.fields?.['_tracer-data'], undefined, 'no trace context travels with an untraced run');
@@ -108,8 +114,11 @@ describe('observability: activity summaries in the Temporal UI, OpenTelemetry tr
     }
     assert.deepEqual(summaries.get('analyzePodcastSource'), ['read source']);
     assert.deepEqual(summaries.get('writePodcastScript'), ['write script']);
-    assert.deepEqual([...summaries.get('synthesizePodcastLine')!].sort(), ['line 1/4', 'line 2/4', 'line 3/4', 'line 4/4']);
-    assert.deepEqual(summaries.get('stitchPodcast'), ['stitch 4 lines']);
+    assert.deepEqual(
+      [...summaries.get('synthesizePodcastLine')!].sort(),
+      LINES.map((l, i) => `line ${i + 1}/12 · ${l.role} · "Observability line ${i + 1}: nothing…"`).sort(),
+    );
+    assert.deepEqual(summaries.get('stitchPodcast'), ['stitch 12 lines']);
     assert.equal(trace.getTracer('probe').startSpan('probe').isRecording(), false, 'no tracer provider is registered');
     assert.deepEqual(receiver.posts, [], 'nothing was exported');
   });
@@ -152,7 +161,7 @@ describe('observability: activity summaries in the Temporal UI, OpenTelemetry tr
     assert.equal(attr(request, 'http.response.status_code'), 202);
 
     const speech = inTrace.filter((s) => s.name === 'tts openai');
-    assert.equal(speech.length, 4);
+    assert.equal(speech.length, LINES.length);
     assert.deepEqual([...new Set(speech.map((s) => attr(s, 'aimake.voice')))].sort(), ['alloy', 'nova']);
     for (const s of speech) {
       assert.equal(attr(s, 'aimake.provider'), 'openai');
