@@ -1,10 +1,12 @@
 import assert from 'node:assert/strict';
+import type { ChildProcess } from 'node:child_process';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { trace } from '@opentelemetry/api';
 import { call, registerUser } from '../helpers/api';
 import { pollJob } from '../helpers/generation';
 import { eventually, startTestStack, type TestStack } from '../helpers/stack';
+import { startWorkerProcess } from '../helpers/workerProcess';
 import { startFakeOpenAi, type FakeOpenAi } from '../fakes/openaiServer';
 import { loadConfig } from '../../src/config';
 import { podcastWorkflowId } from '../../src/temporal/jobs';
@@ -74,6 +76,7 @@ describe('observability: activity summaries in the Temporal UI, OpenTelemetry tr
   let openai: FakeOpenAi;
   let receiver: Awaited<ReturnType<typeof startOtlpReceiver>>;
   let tracing: Tracing | null = null;
+  let worker: ChildProcess | null = null;
 
   before(async () => {
     openai = await startFakeOpenAi();
@@ -81,6 +84,7 @@ describe('observability: activity summaries in the Temporal UI, OpenTelemetry tr
     receiver = await startOtlpReceiver();
   });
   after(async () => {
+    if (worker?.exitCode === null) worker.kill('SIGKILL');
     await tracing?.shutdown();
     await openai.close();
     await receiver.close();
@@ -173,5 +177,30 @@ describe('observability: activity summaries in the Temporal UI, OpenTelemetry tr
     // Each line's span hangs below that line's activity span.
     const lineActivities = new Set(inTrace.filter((s) => s.name === 'RunActivity:synthesizePodcastLine').map((s) => s.spanId));
     assert.ok(speech.every((s) => lineActivities.has(s.parentSpanId!)));
+  });
+
+  it('across processes: the worker process (its own bundle, its own service name) continues the API’s trace', async () => {
+    assert.ok(tracing, 'runs after the traced test, in the same process-wide tracing');
+    const env = { OPENAI_API_KEY: 'sk-test', OPENAI_BASE_URL: openai.url, OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url };
+    const stack = await startTestStack(env, { worker: false, tracing });
+    worker = await startWorkerProcess(stack, env, { untilRunning: true });
+    const { token } = await registerUser(stack, 'two-processes');
+    await titledPodcast(stack, token, 'Two processes');
+
+    // The worker exports every second; the API's spans are flushed here.
+    const trace = await eventually(
+      async () => {
+        await tracing!.processor.forceFlush();
+        const runs = receiver.spans.filter((s) => s.name === 'RunActivity:stitchPodcast' && s.service === 'aimake-worker');
+        const root = receiver.spans.find((s) => s.name === 'POST /v1/podcasts' && runs.some((r) => r.traceId === s.traceId));
+        return root && receiver.spans.filter((s) => s.traceId === root.traceId);
+      },
+      30_000,
+      'the worker’s spans in the API’s trace',
+    );
+    const by = (service: string) => new Set(trace.filter((s) => s.service === service).map((s) => s.name));
+    assert.ok(by('aimake-api').has('StartWorkflow:podcastWorkflow'));
+    for (const name of ['RunWorkflow:podcastWorkflow', 'RunActivity:synthesizePodcastLine', 'tts openai', 'llm openai'])
+      assert.ok(by('aimake-worker').has(name), name);
   });
 });
