@@ -245,7 +245,10 @@ export function createPodcastActivities({ knex, storage, providers, config, logg
     },
 
     /** Sizes the job's quota reservation to the script that will be spoken. */
-    async planPodcastSynthesis(a: { podcastId: string; jobId: string }): Promise<{ lines: number; estimatedSeconds: number; concurrency: number }> {
+    async planPodcastSynthesis(a: {
+      podcastId: string;
+      jobId: string;
+    }): Promise<{ lines: number; estimatedSeconds: number; concurrency: number; previews: string[] }> {
       const p = await podcastRow(a.podcastId);
       const script: DbScriptLine[] = p.script ?? [];
       if (script.length === 0) throw invalid('The podcast has no script to speak', 'SCRIPT_EMPTY');
@@ -281,7 +284,12 @@ export function createPodcastActivities({ knex, storage, providers, config, logg
       );
       await classified(() => adjustReservation(knex, podcastJobKey(a.jobId), estimatedSeconds));
       await knex('podcast_jobs').where({ id: a.jobId }).update({ lines_total: script.length });
-      return { lines: script.length, estimatedSeconds, concurrency: lanes.concurrencyFor(engines, config.SYNTH_CONCURRENCY) };
+      return {
+        lines: script.length,
+        estimatedSeconds,
+        concurrency: lanes.concurrencyFor(engines, config.SYNTH_CONCURRENCY),
+        previews: script.map(linePreview),
+      };
     },
 
     /** synthesizing: one line, reused when the same text, voice and speed were spoken before. */
@@ -602,6 +610,15 @@ export function createPodcastActivities({ knex, storage, providers, config, logg
 }
 
 /** The text of the nearest line before and after `at` spoken by the same voice, if any is near. */
+/**
+ * What the Temporal UI shows of a line next to its number: the role and the first words, so an
+ * operator finds the line a stuck or failing activity speaks (`guest · "In the past…"`).
+ */
+function linePreview(line: Pick<DbScriptLine, 'role' | 'text'>): string {
+  const words = line.text.replace(/\s+/g, ' ').trim();
+  return `${line.role} · "${words.length > 30 ? `${words.slice(0, 30).trimEnd()}…` : words}"`;
+}
+
 function sameVoiceNeighbours(lines: DbScriptLine[], at: number): { previousText?: string; nextText?: string } {
   const voiceId = lines[at]?.voice_id;
   const previous = lines

@@ -36,6 +36,9 @@ const EnvSchema = z.object({
   TEMPORAL_UI_PORT: z.coerce.number().int().min(1).max(65535).default(8233),
   TEMPORAL_UI_URL: optionalString,
   WORKER_METRICS_ADDRESS: optionalString,
+  // Tracing (src/tracing.ts): exported over OTLP/HTTP only when the endpoint is set.
+  OTEL_EXPORTER_OTLP_ENDPOINT: optionalString.pipe(z.url().optional()),
+  OTEL_SERVICE_NAME: optionalString,
   // Activity slots per worker process and lane (workflows/taskQueues.ts). Bookkeeping is quick
   // database work; scripts wait on web sites and the LLM; a line mostly waits on its provider
   // (whose capacity the *_MAX_CONCURRENCY settings cap, not these); media (stitching) is

@@ -1,6 +1,12 @@
+import {
+  makeWorkflowExporter,
+  OpenTelemetryActivityInboundInterceptor,
+  OpenTelemetryActivityOutboundInterceptor,
+} from '@temporalio/interceptors-opentelemetry';
 import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
 import { createActivities, type ActivityDeps } from '../activities';
 import type { Config } from './config';
+import type { Tracing } from './tracing';
 import { taskQueueOf, WORK_LANES, type WorkLane } from '../workflows/taskQueues';
 
 /** Activity slots of each lane in one worker process (README: configuration). */
@@ -11,6 +17,24 @@ export function laneSlots(config: Config): Record<WorkLane, number> {
     lines: config.WORKER_MAX_LINE_ACTIVITIES,
     media: config.WORKER_MAX_MEDIA_ACTIVITIES,
     operations: config.WORKER_MAX_OPERATION_ACTIVITIES,
+  };
+}
+
+/**
+ * The workflow side of tracing: spans for each run and each command it schedules, made in the
+ * sandbox and handed out through a sink. A prebuilt bundle must be built with it
+ * (`workflowInterceptorModules`) to be traced.
+ */
+export const TRACING_WORKFLOW_MODULES = [require.resolve('@temporalio/interceptors-opentelemetry/lib/workflow-interceptors')];
+
+/** Worker options that trace activities and, on the workflows' lane, the runs (src/tracing.ts). */
+function tracingOptions(tracing: Tracing, withWorkflows: boolean, prebuilt: boolean): Partial<WorkerOptions> {
+  return {
+    interceptors: {
+      activity: [(ctx) => ({ inbound: new OpenTelemetryActivityInboundInterceptor(ctx), outbound: new OpenTelemetryActivityOutboundInterceptor(ctx) })],
+      ...(withWorkflows && !prebuilt ? { workflowModules: TRACING_WORKFLOW_MODULES } : {}),
+    },
+    ...(withWorkflows ? { sinks: { exporter: makeWorkflowExporter(tracing.processor, tracing.resource) } } : {}),
   };
 }
 
@@ -31,6 +55,8 @@ export class AimakeWorker {
     deps: ActivityDeps;
     /** Tests pass a pre-built bundle so workflows are bundled once per run. */
     workflowBundle?: WorkerOptions['workflowBundle'];
+    /** Started by the process (startTracing); null or absent: no interceptors at all. */
+    tracing?: Tracing | null;
   }): Promise<AimakeWorker> {
     const activities = createActivities(opts.deps);
     const slots = laneSlots(opts.deps.config);
@@ -48,6 +74,7 @@ export class AimakeWorker {
           // A cancel reaches a running activity only with a heartbeat's answer; the SDK's default
           // throttle (80 % of the heartbeat timeout) would let a canceled line speak on for 24 s.
           maxHeartbeatThrottleInterval: '1s',
+          ...(opts.tracing ? tracingOptions(opts.tracing, lane === 'bookkeeping', opts.workflowBundle !== undefined) : {}),
         }),
       ),
     );

@@ -16,11 +16,11 @@ export async function audioWorkflow(input: AudioWorkflowInput): Promise<{ key: s
     const indexes = Array.from({ length: plan.chunks }, (_, i) => i);
     // Plans recorded before the job's concurrency followed its provider's lane carry none.
     const segments = await inPool(indexes, plan.concurrency ?? input.synthConcurrency, (index) =>
-      speech.synthesizeAudioChunk({ audioId, index, total: plan.chunks }),
+      speech.synthesizeAudioChunk.executeWithOptions({ summary: `part ${index + 1}/${plan.chunks}` }, [{ audioId, index, total: plan.chunks }]),
     );
 
     await db.recordAudioStage({ audioId, status: 'processing', progress: 90, currentStep: 'Stitching audio' });
-    const audio = await stitcher.stitchAudio({ audioId, segments });
+    const audio = await stitcher.stitchAudio.executeWithOptions({ summary: `stitch ${segments.length} parts` }, [{ audioId, segments }]);
     const costs = segments.map((s) => s.apiCost).filter((c): c is number => c !== null);
     await db.completeAudio({ audioId, ...audio, apiCost: costs.length ? costs.reduce((a, b) => a + b, 0) : null });
     return { key: audio.key, duration: audio.duration };

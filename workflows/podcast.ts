@@ -82,10 +82,10 @@ export async function podcastWorkflow(input: PodcastWorkflowInput): Promise<{ au
   try {
     if (!input.scriptReady) {
       await stage('analyzing', 5, 'Reading the source');
-      await source.analyzePodcastSource({ podcastId, jobId });
+      await source.analyzePodcastSource.executeWithOptions({ summary: 'read source' }, [{ podcastId, jobId }]);
 
       await stage('scripting', 10, 'Writing the script');
-      await scriptWriter.writePodcastScript({ podcastId, jobId });
+      await scriptWriter.writePodcastScript.executeWithOptions({ summary: 'write script' }, [{ podcastId, jobId }]);
 
       if (input.review) {
         snapshot.awaitingApproval = true;
@@ -101,20 +101,26 @@ export async function podcastWorkflow(input: PodcastWorkflowInput): Promise<{ au
     await stage('synthesizing', 15, `Synthesizing line 0 of ${plan.lines}`);
     // Plans recorded before the job's concurrency followed its provider's lane carry none.
     const synthConcurrency = plan.concurrency ?? input.synthConcurrency;
-    let segments = await synthesizeAllLines({ ...input, synthConcurrency }, plan.lines, waitOnCancel);
+    let segments = await synthesizeAllLines({ ...input, synthConcurrency }, plan.lines, waitOnCancel, 0, plan.previews);
     // A script the job wrote itself is fitted to its target; a reviewed or edited one is spoken as it is.
     if (!input.scriptReady && !input.review && patched(FIT_LENGTH)) {
       for (let round = 1; round <= MAX_LENGTH_ROUNDS; round++) {
-        const fit = await scriptWriter.fitPodcastLength({ podcastId, jobId, segments });
+        const fit = await scriptWriter.fitPodcastLength.executeWithOptions({ summary: `fit length, round ${round}` }, [{ podcastId, jobId, segments }]);
         if (!fit.rewritten) break;
         const replan = await db.planPodcastSynthesis({ podcastId, jobId });
         await stage('synthesizing', 15, `Fitting the length: ${replan.lines} lines`);
-        segments = await synthesizeAllLines({ ...input, synthConcurrency: replan.concurrency ?? synthConcurrency }, replan.lines, waitOnCancel, round);
+        segments = await synthesizeAllLines(
+          { ...input, synthConcurrency: replan.concurrency ?? synthConcurrency },
+          replan.lines,
+          waitOnCancel,
+          round,
+          replan.previews,
+        );
       }
     }
 
     await stage('processing', 90, 'Stitching audio');
-    const audio = await stitcher.stitchPodcast({ podcastId, jobId, segments });
+    const audio = await stitcher.stitchPodcast.executeWithOptions({ summary: `stitch ${segments.length} lines` }, [{ podcastId, jobId, segments }]);
 
     await db.completePodcast({ podcastId, jobId, audioKey: audio.key, duration: audio.duration, bytes: audio.bytes });
     Object.assign(snapshot, { status: 'completed', progress: 100, currentStep: 'Done' });
@@ -136,7 +142,7 @@ export async function podcastWorkflow(input: PodcastWorkflowInput): Promise<{ au
  * Short scripts are spoken here; long ones in child workflows of a few hundred lines each, so no
  * history grows anywhere near Temporal's limits (a two-hour script is about 1,500 lines).
  */
-async function synthesizeAllLines(input: PodcastWorkflowInput, total: number, waitOnCancel: boolean, round = 0): Promise<SegmentRef[]> {
+async function synthesizeAllLines(input: PodcastWorkflowInput, total: number, waitOnCancel: boolean, round = 0, previews?: string[]): Promise<SegmentRef[]> {
   const chunk = input.linesPerChildWorkflow;
   const base = {
     podcastId: input.podcastId,
@@ -145,7 +151,7 @@ async function synthesizeAllLines(input: PodcastWorkflowInput, total: number, wa
     concurrency: input.synthConcurrency,
     lineHeartbeatTimeoutSec: input.lineHeartbeatTimeoutSec,
   };
-  if (total <= chunk) return synthesizeLineRange({ ...base, from: 0, to: total }, waitOnCancel);
+  if (total <= chunk) return synthesizeLineRange({ ...base, from: 0, to: total, previews }, waitOnCancel);
 
   // Two children at a time share the job's concurrency: lane 0 takes the larger half, lane 1 the
   // rest, so together they never exceed SYNTH_CONCURRENCY (a single child when it is 1).
@@ -157,7 +163,11 @@ async function synthesizeAllLines(input: PodcastWorkflowInput, total: number, wa
         : Math.floor(input.synthConcurrency / children)
       : Math.max(1, Math.ceil(input.synthConcurrency / children));
   const ranges: LineChunkInput[] = [];
-  for (let from = 0; from < total; from += chunk) ranges.push({ ...base, from, to: Math.min(total, from + chunk) });
+  for (let from = 0; from < total; from += chunk) {
+    const to = Math.min(total, from + chunk);
+    // Each child carries only its own lines' previews.
+    ranges.push({ ...base, from, to, ...(previews ? { previews: previews.slice(from, to) } : {}) });
+  }
   // A failed child cancels its siblings, so they stop starting lines before the failure is recorded.
   const siblings = new CancellationScope();
   const parts = await siblings.run(() =>
@@ -173,6 +183,12 @@ async function synthesizeAllLines(input: PodcastWorkflowInput, total: number, wa
     ),
   );
   return parts.flat();
+}
+
+/** `line 12/40 · guest · "In the past…"`; runs recorded before previews show the number alone. */
+function lineSummary(range: LineChunkInput, index: number): string {
+  const preview = range.previews?.[index - range.from];
+  return `line ${index + 1}/${range.total}${preview ? ` · ${preview}` : ''}`;
 }
 
 /** Speaks lines [from, to) of a podcast's script with bounded concurrency. */
@@ -193,7 +209,11 @@ async function synthesizeLineRange(range: LineChunkInput, waitOnCancel: boolean)
   return inPool(
     indexes,
     range.concurrency,
-    (index) => speech.synthesizePodcastLine({ podcastId: range.podcastId, jobId: range.jobId, index, total: range.total }),
+    // The UI's line of this call (user metadata, not compared on replay).
+    (index) =>
+      speech.synthesizePodcastLine.executeWithOptions({ summary: lineSummary(range, index) }, [
+        { podcastId: range.podcastId, jobId: range.jobId, index, total: range.total },
+      ]),
     {
       settle: waitOnCancel,
     },

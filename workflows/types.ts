@@ -35,6 +35,8 @@ export interface LineChunkInput {
   total: number;
   concurrency: number;
   lineHeartbeatTimeoutSec: number;
+  /** Role and first words of lines [from, to), for the UI's activity summaries; absent in runs recorded before. */
+  previews?: string[];
 }
 
 /** What travels through Temporal for a synthesized line: a storage key and numbers, never audio. */

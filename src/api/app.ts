@@ -15,6 +15,8 @@ import { AppError } from '../errors';
 import { createAuthenticator } from './middleware/auth';
 import { createRouteLimiter } from './middleware/rateLimit';
 import { errorHandler } from './middleware/errors';
+import { requestSpan } from './middleware/tracing';
+import { tracingEnabled } from '../tracing';
 import { mount, openApiDocument, type RouteSpec } from './route';
 import { accountRoutes } from './routes/accounts';
 import { oauthRoutes } from './routes/oauth';
@@ -120,6 +122,7 @@ export function createApi(deps: ApiDeps) {
     logger.error({ err, requestId: ctx?.state.requestId }, 'response failed');
   });
 
+  if (tracingEnabled(config)) app.use(requestSpan());
   app.use(async (ctx, next) => {
     const started = process.hrtime.bigint();
     const incoming = ctx.get('x-request-id');

@@ -5,13 +5,15 @@ import { createKnex, resolveDatabase } from '../db';
 import { createLogger } from '../logger';
 import { onShutdown } from '../shutdown';
 import { TemporalGateway } from '../temporal/client';
+import { startTracing } from '../tracing';
 
 async function main() {
   const config = loadConfig();
   const logger = createLogger(config.LOG_LEVEL, 'api');
+  const tracing = startTracing(config, 'aimake-api');
   const { url, embedded } = await resolveDatabase(config, logger);
   const knex = createKnex(url, config.DATABASE_POOL_MAX);
-  const temporal = new TemporalGateway(config.temporalAddress, config.TEMPORAL_NAMESPACE, config.TEMPORAL_TASK_QUEUE, logger);
+  const temporal = new TemporalGateway(config.temporalAddress, config.TEMPORAL_NAMESPACE, config.TEMPORAL_TASK_QUEUE, logger, tracing !== null);
   const { app, close: closeApi } = createApi({ config, knex, temporal, logger });
   const server = app.listen(config.PORT, config.HOST, () => {
     logger.info({ url: `http://${config.HOST}:${config.PORT}` }, 'API listening');
@@ -31,6 +33,7 @@ async function main() {
     await closed;
     await temporal.close();
     await knex.destroy();
+    await tracing?.shutdown();
     if (embedded?.owned) await embedded.stop();
   });
 }

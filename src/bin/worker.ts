@@ -9,11 +9,13 @@ import { storageFromConfig } from '../storage/fromConfig';
 import { ensureSearchAttributes } from '../temporal/searchAttributes';
 import { ensureSchedules } from '../temporal/schedules';
 import { onShutdown } from '../shutdown';
+import { startTracing } from '../tracing';
 import { AimakeWorker, laneSlots } from '../worker';
 
 async function main() {
   const config = loadConfig();
   const logger = createLogger(config.LOG_LEVEL, 'worker');
+  const tracing = startTracing(config, 'aimake-worker');
   // Installed once, before any connection; SIGINT/SIGTERM then drain the worker gracefully.
   Runtime.install({
     // The SDK's own messages go through our logger, as JSON lines like everything else.
@@ -38,6 +40,7 @@ async function main() {
     namespace: config.TEMPORAL_NAMESPACE,
     taskQueue: config.TEMPORAL_TASK_QUEUE,
     deps: { config, knex, logger, storage: storageFromConfig(config), providers: createProviders(config) },
+    tracing,
   });
   logger.info({ taskQueue: config.TEMPORAL_TASK_QUEUE, slots: laneSlots(config), address: config.temporalAddress }, 'worker running');
   const running = worker.run();
@@ -51,6 +54,7 @@ async function main() {
   } finally {
     await connection.close();
     await knex.destroy();
+    await tracing?.shutdown();
     if (embedded?.owned) await embedded.stop();
   }
 }

@@ -1,5 +1,7 @@
+import { SpanKind } from '@opentelemetry/api';
 import type { Config } from '../config';
 import type { Voice } from '../models';
+import { inSpan, tracingEnabled } from '../tracing';
 import { createOpenAiScriptLlm, type ScriptLlm } from './llm/openaiChat';
 import { createElevenLabsTts } from './tts/elevenlabs';
 import { createLocalTts, localVoiceFor } from './tts/local';
@@ -18,6 +20,11 @@ export interface Providers {
 }
 
 export function createProviders(config: Config): Providers {
+  const providers = untracedProviders(config);
+  return tracingEnabled(config) ? tracedProviders(providers, config) : providers;
+}
+
+function untracedProviders(config: Config): Providers {
   const timeoutMs = config.PROVIDER_TIMEOUT_MS;
   const styleInstructions = config.OPENAI_TTS_INSTRUCTIONS
     ? {
@@ -43,6 +50,55 @@ export function createProviders(config: Config): Providers {
     llm: config.OPENAI_API_KEY
       ? createOpenAiScriptLlm({ apiKey: config.OPENAI_API_KEY, baseURL: config.OPENAI_BASE_URL, model: config.OPENAI_CHAT_MODEL, timeoutMs })
       : null,
+  };
+}
+
+/**
+ * Every provider call in a span of its own (README: operations → tracing): which engine, voice and
+ * how many characters, so a slow line shows who was slow. Never the text, never a key.
+ */
+function tracedProviders(providers: Providers, config: Config): Providers {
+  const tts = (provider: TtsProvider | null): TtsProvider | null =>
+    provider && {
+      name: provider.name,
+      maxChars: provider.maxChars,
+      ...(provider.instructionsFor ? { instructionsFor: (style: string) => provider.instructionsFor!(style) } : {}),
+      synthesize: (request) =>
+        inSpan(
+          `tts ${provider.name}`,
+          {
+            'aimake.provider': provider.name,
+            'aimake.voice': request.providerVoice,
+            'aimake.characters': request.text.length,
+            'aimake.language': request.language,
+            'aimake.format': request.format,
+          },
+          async (span) => {
+            const result = await provider.synthesize(request);
+            span.setAttributes({ 'aimake.billed_characters': result.characters, 'aimake.bytes': result.bytes });
+            return result;
+          },
+          provider.name === 'local' ? SpanKind.INTERNAL : SpanKind.CLIENT,
+        ),
+    };
+  const llm = providers.llm;
+  return {
+    local: tts(providers.local)!,
+    openai: tts(providers.openai),
+    elevenlabs: tts(providers.elevenlabs),
+    llm: llm && {
+      completeJson: (args) =>
+        inSpan(
+          'llm openai',
+          { 'aimake.provider': 'openai', 'aimake.model': config.OPENAI_CHAT_MODEL, 'aimake.schema': args.schemaName, 'aimake.repair': Boolean(args.repair) },
+          async (span) => {
+            const answer = await llm.completeJson(args);
+            span.setAttributes({ 'aimake.prompt_tokens': answer.promptTokens, 'aimake.completion_tokens': answer.completionTokens });
+            return answer;
+          },
+          SpanKind.CLIENT,
+        ),
+    },
   };
 }
 

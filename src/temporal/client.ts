@@ -1,4 +1,5 @@
 import { Client, Connection } from '@temporalio/client';
+import { OpenTelemetryWorkflowClientInterceptor } from '@temporalio/interceptors-opentelemetry';
 import type { Logger } from '../logger';
 import { ensureSearchAttributes } from './searchAttributes';
 
@@ -15,11 +16,20 @@ export class TemporalGateway {
     readonly namespace: string,
     readonly taskQueue: string,
     private readonly logger?: Logger,
+    /** Carries the caller's trace into the runs it starts, signals and queries (src/tracing.ts). */
+    private readonly traced = false,
   ) {}
 
   async client(): Promise<Client> {
     this.connecting ??= Connection.connect({ address: this.address, connectTimeout: '3s' })
-      .then((connection) => new Client({ connection, namespace: this.namespace }))
+      .then(
+        (connection) =>
+          new Client({
+            connection,
+            namespace: this.namespace,
+            ...(this.traced ? { interceptors: { workflow: [new OpenTelemetryWorkflowClientInterceptor()] } } : {}),
+          }),
+      )
       .catch((err) => {
         this.connecting = undefined;
         throw err;

@@ -39,6 +39,8 @@ export async function startPodcastRun(
       },
     ],
     memo: { title: run.title ?? '(untitled podcast)', jobId: run.jobId },
+    // What the Temporal UI shows at the top of the run.
+    staticSummary: run.title ?? '(untitled podcast)',
     typedSearchAttributes: new TypedSearchAttributes([
       { key: UserIdKey, value: run.userId },
       { key: PodcastIdKey, value: run.podcastId },
@@ -56,6 +58,7 @@ export async function startAudioRun(client: Client, config: Config, run: { audio
       { audioId: run.audioId, userId: run.userId, synthConcurrency: config.SYNTH_CONCURRENCY ?? 0, lineHeartbeatTimeoutSec: config.LINE_HEARTBEAT_TIMEOUT_SEC },
     ],
     memo: { title: run.title ?? '(untitled audio)' },
+    staticSummary: run.title ?? '(untitled audio)',
     typedSearchAttributes: new TypedSearchAttributes([
       { key: UserIdKey, value: run.userId },
       { key: AudioIdKey, value: run.audioId },

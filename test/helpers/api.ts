@@ -5,6 +5,7 @@ import { createApi } from '../../src/api/app';
 import { loadConfig, type Config } from '../../src/config';
 import { createLogger } from '../../src/logger';
 import { TemporalGateway } from '../../src/temporal/client';
+import { tracingEnabled } from '../../src/tracing';
 import { testDatabase } from './db';
 import { testTemporal } from './temporal';
 import { onTeardown } from './teardown';
@@ -33,7 +34,7 @@ export async function startTestApi(env: Record<string, string> = {}): Promise<Te
     TEMPORAL_ADDRESS: temporalEnv?.address ?? env.TEMPORAL_ADDRESS,
     ...env,
   });
-  const temporal = new TemporalGateway(config.temporalAddress, config.TEMPORAL_NAMESPACE, config.TEMPORAL_TASK_QUEUE);
+  const temporal = new TemporalGateway(config.temporalAddress, config.TEMPORAL_NAMESPACE, config.TEMPORAL_TASK_QUEUE, undefined, tracingEnabled(config));
   const { app, close: closeApi } = createApi({ config, knex, temporal, logger: createLogger('silent') });
   const server: Server = await new Promise((resolve) => {
     const s = app.listen(0, '127.0.0.1', () => resolve(s));

@@ -7,17 +7,29 @@ import { createLogger } from '../../src/logger';
 import { createProviders } from '../../src/providers';
 import { storageFromConfig } from '../../src/storage/fromConfig';
 import type { Storage } from '../../src/storage/types';
-import { AimakeWorker } from '../../src/worker';
+import type { Tracing } from '../../src/tracing';
+import { AimakeWorker, TRACING_WORKFLOW_MODULES } from '../../src/worker';
 import { startTestApi, type TestApi } from './api';
 import { testTemporal } from './temporal';
 import { onTeardown } from './teardown';
 
 let bundle: Promise<WorkflowBundleWithSourceMap> | undefined;
+let tracedBundle: Promise<WorkflowBundleWithSourceMap> | undefined;
 
 /** The workflows, bundled once per run (bundling takes seconds). */
 export function workflowBundle() {
   bundle ??= bundleWorkflowCode({ workflowsPath: require.resolve('../../workflows'), logger: createLoggerQuiet() });
   return bundle;
+}
+
+/** The workflows with the tracing interceptors, as a traced production worker bundles them. */
+function tracedWorkflowBundle() {
+  tracedBundle ??= bundleWorkflowCode({
+    workflowsPath: require.resolve('../../workflows'),
+    workflowInterceptorModules: TRACING_WORKFLOW_MODULES,
+    logger: createLoggerQuiet(),
+  });
+  return tracedBundle;
 }
 
 function createLoggerQuiet() {
@@ -38,7 +50,7 @@ export interface TestStack extends TestApi {
  * The API plus a worker on a task queue of its own, so test files never steal each other's tasks.
  * `env` configures both, exactly as environment variables configure the real processes.
  */
-export async function startTestStack(env: Record<string, string> = {}, opts: { worker?: boolean } = {}): Promise<TestStack> {
+export async function startTestStack(env: Record<string, string> = {}, opts: { worker?: boolean; tracing?: Tracing } = {}): Promise<TestStack> {
   const storageDir = fs.mkdtempSync(path.join(os.tmpdir(), 'aimake-storage-'));
   const taskQueue = `test-${crypto.randomBytes(4).toString('hex')}`;
   const api = await startTestApi({ STORAGE_DIR: storageDir, TEMPORAL_TASK_QUEUE: taskQueue, SOURCE_ALLOW_LOOPBACK: 'true', ...env });
@@ -54,7 +66,8 @@ export async function startTestStack(env: Record<string, string> = {}, opts: { w
       connection,
       namespace: api.config.TEMPORAL_NAMESPACE,
       taskQueue,
-      workflowBundle: await workflowBundle(),
+      workflowBundle: await (opts.tracing ? tracedWorkflowBundle() : workflowBundle()),
+      tracing: opts.tracing,
       deps: { config: api.config, knex: api.knex, logger: createLogger('silent'), storage, providers: createProviders(api.config) },
     });
     running = worker.run();
