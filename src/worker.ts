@@ -1,7 +1,20 @@
+import fs from 'node:fs';
+import path from 'node:path';
 import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
 import { createActivities, type ActivityDeps } from '../activities';
 import type { Config } from './config';
 import { taskQueueOf, WORK_LANES, type WorkLane } from '../workflows/taskQueues';
+
+/**
+ * The workflows bundled by `npm run build` (src/bin/bundleWorkflows.ts), next to the compiled code:
+ * dist/workflow-bundle.js. Under tsx this path names no file and the worker bundles at start.
+ */
+export const PREBUILT_WORKFLOW_BUNDLE = path.resolve(__dirname, '../workflow-bundle.js');
+
+/** The prebuilt bundle when there is one, so a production worker starts without webpack. */
+function prebuiltWorkflows(): WorkerOptions['workflowBundle'] {
+  return fs.existsSync(PREBUILT_WORKFLOW_BUNDLE) ? { codePath: PREBUILT_WORKFLOW_BUNDLE } : undefined;
+}
 
 /** Activity slots of each lane in one worker process (README: configuration). */
 export function laneSlots(config: Config): Record<WorkLane, number> {
@@ -21,7 +34,11 @@ export function laneSlots(config: Config): Record<WorkLane, number> {
 export class AimakeWorker {
   private running: Promise<void> | null = null;
 
-  private constructor(readonly workers: Worker[]) {}
+  private constructor(
+    readonly workers: Worker[],
+    /** Where the workflows came from, for the start-up log: a bundle file, or bundled at start. */
+    readonly workflowSource: string,
+  ) {}
 
   static async create(opts: {
     connection: NativeConnection;
@@ -29,18 +46,19 @@ export class AimakeWorker {
     /** The base task queue (TEMPORAL_TASK_QUEUE); the lanes' queues are named after it. */
     taskQueue: string;
     deps: ActivityDeps;
-    /** Tests pass a pre-built bundle so workflows are bundled once per run. */
+    /** Tests pass a bundle made once per run; otherwise the build's (PREBUILT_WORKFLOW_BUNDLE), else bundled now. */
     workflowBundle?: WorkerOptions['workflowBundle'];
   }): Promise<AimakeWorker> {
     const activities = createActivities(opts.deps);
     const slots = laneSlots(opts.deps.config);
+    const workflowBundle = opts.workflowBundle ?? prebuiltWorkflows();
     const workers = await Promise.all(
       WORK_LANES.map((lane) =>
         Worker.create({
           connection: opts.connection,
           namespace: opts.namespace,
           taskQueue: taskQueueOf(opts.taskQueue, lane),
-          ...(lane !== 'bookkeeping' ? {} : opts.workflowBundle ? { workflowBundle: opts.workflowBundle } : { workflowsPath: require.resolve('../workflows') }),
+          ...(lane !== 'bookkeeping' ? {} : workflowBundle ? { workflowBundle } : { workflowsPath: require.resolve('../workflows') }),
           activities,
           maxConcurrentActivityTaskExecutions: slots[lane],
           // A dead worker's workflows move to another after this (SDK default 10 s).
@@ -51,7 +69,8 @@ export class AimakeWorker {
         }),
       ),
     );
-    return new AimakeWorker(workers);
+    const source = workflowBundle && 'codePath' in workflowBundle ? workflowBundle.codePath : workflowBundle ? 'given bundle' : 'bundled at start';
+    return new AimakeWorker(workers, source);
   }
 
   /** Runs every lane until shutdown; one lane failing shuts the others down too. */

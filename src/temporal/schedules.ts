@@ -1,4 +1,5 @@
 import { ScheduleAlreadyRunning, ScheduleNotFoundError, type Client, type ScheduleOptionsStartWorkflowAction, type Workflow } from '@temporalio/client';
+import type { Duration } from '@temporalio/common';
 import type { Config } from '../config';
 import type { Logger } from '../logger';
 
@@ -24,7 +25,7 @@ interface ScheduleDefinition {
   workflowId: string;
   description: string;
   /** A run missed while Temporal was down is still taken within this window, then skipped. */
-  catchupWindow: string;
+  catchupWindow: Duration;
   /** Why it must not run now (it is then left out, and paused if it exists). */
   disabledReason: string | null;
 }
