@@ -1,3 +1,4 @@
+import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
@@ -8,7 +9,15 @@ import { speakingRatesFrom } from './script/pace';
  * to the embedded defaults: an embedded PostgreSQL, the Temporal CLI's dev server, espeak-ng, a
  * local storage folder and the local script writer.
  */
-const ROOT = path.resolve(__dirname, '..');
+const ROOT = projectRoot(__dirname);
+
+/** The folder of package.json: src/.. under tsx, dist/src/../.. in the build (`npm run build`). */
+function projectRoot(from: string): string {
+  for (let dir = path.resolve(from, '..'); ; dir = path.dirname(dir)) {
+    if (fs.existsSync(path.join(dir, 'package.json'))) return dir;
+    if (path.dirname(dir) === dir) return path.resolve(from, '..');
+  }
+}
 
 const bool = z.enum(['true', 'false', '1', '0', 'yes', 'no']).transform((v) => v === 'true' || v === '1' || v === 'yes');
 const optionalString = z

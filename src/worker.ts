@@ -1,3 +1,5 @@
+import fs from 'node:fs';
+import path from 'node:path';
 import {
   makeWorkflowExporter,
   OpenTelemetryActivityInboundInterceptor,
@@ -8,6 +10,17 @@ import { createActivities, type ActivityDeps } from '../activities';
 import type { Config } from './config';
 import type { Tracing } from './tracing';
 import { taskQueueOf, WORK_LANES, type WorkLane } from '../workflows/taskQueues';
+
+/**
+ * The workflows bundled by `npm run build` (src/bin/bundleWorkflows.ts), next to the compiled code:
+ * dist/workflow-bundle.js. Under tsx this path names no file and the worker bundles at start.
+ */
+export const PREBUILT_WORKFLOW_BUNDLE = path.resolve(__dirname, '../workflow-bundle.js');
+
+/** The prebuilt bundle when there is one, so a production worker starts without webpack. */
+function prebuiltWorkflows(): WorkerOptions['workflowBundle'] {
+  return fs.existsSync(PREBUILT_WORKFLOW_BUNDLE) ? { codePath: PREBUILT_WORKFLOW_BUNDLE } : undefined;
+}
 
 /** Activity slots of each lane in one worker process (README: configuration). */
 export function laneSlots(config: Config): Record<WorkLane, number> {
@@ -45,7 +58,11 @@ function tracingOptions(tracing: Tracing, withWorkflows: boolean, prebuilt: bool
 export class AimakeWorker {
   private running: Promise<void> | null = null;
 
-  private constructor(readonly workers: Worker[]) {}
+  private constructor(
+    readonly workers: Worker[],
+    /** Where the workflows came from, for the start-up log: a bundle file, or bundled at start. */
+    readonly workflowSource: string,
+  ) {}
 
   static async create(opts: {
     connection: NativeConnection;
@@ -53,20 +70,21 @@ export class AimakeWorker {
     /** The base task queue (TEMPORAL_TASK_QUEUE); the lanes' queues are named after it. */
     taskQueue: string;
     deps: ActivityDeps;
-    /** Tests pass a pre-built bundle so workflows are bundled once per run. */
+    /** Tests pass a bundle made once per run; otherwise the build's (PREBUILT_WORKFLOW_BUNDLE), else bundled now. */
     workflowBundle?: WorkerOptions['workflowBundle'];
     /** Started by the process (startTracing); null or absent: no interceptors at all. */
     tracing?: Tracing | null;
   }): Promise<AimakeWorker> {
     const activities = createActivities(opts.deps);
     const slots = laneSlots(opts.deps.config);
+    const workflowBundle = opts.workflowBundle ?? prebuiltWorkflows();
     const workers = await Promise.all(
       WORK_LANES.map((lane) =>
         Worker.create({
           connection: opts.connection,
           namespace: opts.namespace,
           taskQueue: taskQueueOf(opts.taskQueue, lane),
-          ...(lane !== 'bookkeeping' ? {} : opts.workflowBundle ? { workflowBundle: opts.workflowBundle } : { workflowsPath: require.resolve('../workflows') }),
+          ...(lane !== 'bookkeeping' ? {} : workflowBundle ? { workflowBundle } : { workflowsPath: require.resolve('../workflows') }),
           activities,
           maxConcurrentActivityTaskExecutions: slots[lane],
           // A dead worker's workflows move to another after this (SDK default 10 s).
@@ -74,11 +92,12 @@ export class AimakeWorker {
           // A cancel reaches a running activity only with a heartbeat's answer; the SDK's default
           // throttle (80 % of the heartbeat timeout) would let a canceled line speak on for 24 s.
           maxHeartbeatThrottleInterval: '1s',
-          ...(opts.tracing ? tracingOptions(opts.tracing, lane === 'bookkeeping', opts.workflowBundle !== undefined) : {}),
+          ...(opts.tracing ? tracingOptions(opts.tracing, lane === 'bookkeeping', workflowBundle !== undefined) : {}),
         }),
       ),
     );
-    return new AimakeWorker(workers);
+    const source = workflowBundle && 'codePath' in workflowBundle ? workflowBundle.codePath : workflowBundle ? 'given bundle' : 'bundled at start';
+    return new AimakeWorker(workers, source);
   }
 
   /** Runs every lane until shutdown; one lane failing shuts the others down too. */

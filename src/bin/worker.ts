@@ -42,7 +42,10 @@ async function main() {
     deps: { config, knex, logger, storage: storageFromConfig(config), providers: createProviders(config) },
     tracing,
   });
-  logger.info({ taskQueue: config.TEMPORAL_TASK_QUEUE, slots: laneSlots(config), address: config.temporalAddress }, 'worker running');
+  logger.info(
+    { taskQueue: config.TEMPORAL_TASK_QUEUE, slots: laneSlots(config), address: config.temporalAddress, workflows: worker.workflowSource },
+    'worker running',
+  );
   const running = worker.run();
   // The SDK's runtime starts draining on SIGINT/SIGTERM; the process exits once the drain is done.
   onShutdown(async () => {

@@ -1,3 +1,4 @@
+import fs from 'node:fs';
 import path from 'node:path';
 import knexFactory, { type Knex } from 'knex';
 import pg from 'pg';
@@ -12,8 +13,26 @@ pg.types.setTypeParser(pg.types.builtins.INT8, (v) => Number.parseInt(v, 10));
 
 export const MIGRATIONS_DIR = path.resolve(__dirname, '../../migrations');
 
+/**
+ * The migrations in MIGRATIONS_DIR as TypeScript (tsx) or as the build's JavaScript, always recorded
+ * under their source name (`….ts`), so a database migrated by either is up to date for the other.
+ */
+const migrationSource: Knex.MigrationSource<string> = {
+  getMigrations: async () => {
+    const ext = path.extname(__filename);
+    return fs
+      .readdirSync(MIGRATIONS_DIR)
+      .filter((f) => f.endsWith(ext) && !f.endsWith('.d.ts'))
+      .sort();
+  },
+  getMigrationName: (file) => file.replace(/\.js$/, '.ts'),
+  // require, not import(): under tsx's CommonJS hook (tests) only require compiles TypeScript.
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  getMigration: async (file) => require(path.join(MIGRATIONS_DIR, file)) as Knex.Migration,
+};
+
 export function migrationConfig(): Knex.MigratorConfig {
-  return { directory: MIGRATIONS_DIR, loadExtensions: ['.ts'], tableName: 'knex_migrations' };
+  return { migrationSource, tableName: 'knex_migrations' };
 }
 
 /** DATABASE_URL when set, else the embedded PostgreSQL (started here if nobody runs it yet). */

@@ -7,11 +7,17 @@ import { testTemporal } from './temporal';
  * The real worker entry point as its own process on the stack's database, Temporal, task queue and
  * storage, configured like production by environment; `env` adds to it. With `untilRunning`, it
  * resolves only once the worker polls its task queue (start-up bundles the workflows: seconds).
+ * With `built`, it runs the build (`npm run build`'s dist/) with plain node, as production does.
  */
-export async function startWorkerProcess(stack: TestStack, env: Record<string, string>, opts: { untilRunning?: boolean } = {}): Promise<ChildProcess> {
+export async function startWorkerProcess(
+  stack: TestStack,
+  env: Record<string, string>,
+  opts: { untilRunning?: boolean; built?: boolean } = {},
+): Promise<ChildProcess & { runningLog?: Record<string, unknown> }> {
   const temporal = await testTemporal();
   const root = path.resolve(__dirname, '../..');
-  const child = spawn(process.execPath, ['--import', 'tsx', path.join(root, 'src/bin/worker.ts')], {
+  const args = opts.built ? [path.join(root, 'dist/src/bin/worker.js')] : ['--import', 'tsx', path.join(root, 'src/bin/worker.ts')];
+  const child = spawn(process.execPath, args, {
     cwd: root,
     env: {
       ...process.env,
@@ -24,12 +30,12 @@ export async function startWorkerProcess(stack: TestStack, env: Record<string, s
     },
     stdio: ['ignore', opts.untilRunning ? 'pipe' : 'ignore', 'inherit'],
   });
-  if (opts.untilRunning) await untilRunning(child);
+  if (opts.untilRunning) return Object.assign(child, { runningLog: await untilRunning(child) });
   return child;
 }
 
-/** Reads the worker's JSON log until it says it runs; the rest of its log is dropped. */
-function untilRunning(child: ChildProcess): Promise<void> {
+/** Reads the worker's JSON log until it says it runs (that line is the result); the rest of its log is dropped. */
+function untilRunning(child: ChildProcess): Promise<Record<string, unknown>> {
   const out = child.stdout!;
   return new Promise((resolve, reject) => {
     let pending = '';
@@ -37,9 +43,10 @@ function untilRunning(child: ChildProcess): Promise<void> {
       pending += chunk.toString('utf8');
       const lines = pending.split('\n');
       pending = lines.pop()!;
-      if (!lines.some((l) => l.includes('"msg":"worker running"'))) return;
+      const running = lines.find((l) => l.includes('"msg":"worker running"'));
+      if (!running) return;
       done();
-      resolve();
+      resolve(JSON.parse(running) as Record<string, unknown>);
     };
     const onExit = (code: number | null, signal: string | null) => {
       done();
