@@ -24,6 +24,7 @@ export function accountRoutes(accounts: Accounts) {
     route({
       method: 'post',
       path: '/v1/auth/register',
+      operationId: 'register',
       tag: 'accounts',
       summary: 'Create an account with email and password',
       auth: 'none',
@@ -38,6 +39,7 @@ export function accountRoutes(accounts: Accounts) {
     route({
       method: 'post',
       path: '/v1/auth/login',
+      operationId: 'login',
       tag: 'accounts',
       summary: 'Sign in with email and password',
       auth: 'none',
@@ -52,6 +54,7 @@ export function accountRoutes(accounts: Accounts) {
     route({
       method: 'post',
       path: '/v1/auth/logout',
+      operationId: 'logout',
       tag: 'accounts',
       summary: 'Revoke the session token used for this request',
       auth: 'required',
@@ -64,6 +67,7 @@ export function accountRoutes(accounts: Accounts) {
     route({
       method: 'get',
       path: '/v1/me',
+      operationId: 'getMe',
       tag: 'accounts',
       summary: 'The signed-in user and their quota',
       auth: 'required',

@@ -28,6 +28,7 @@ export function audioRoutes(deps: { audios: AudioService; storage: Storage; logg
     route({
       method: 'post',
       path: '/v1/audios',
+      operationId: 'createAudio',
       tag: 'audios',
       scope: 'tts',
       summary: 'Turn text into speech',
@@ -43,6 +44,7 @@ export function audioRoutes(deps: { audios: AudioService; storage: Storage; logg
     route({
       method: 'post',
       path: '/v1/audios/estimate',
+      operationId: 'estimateAudio',
       tag: 'audios',
       scope: 'tts',
       summary: 'What this text to speech would cost and take (duration, quota, ETA); creates and reserves nothing',
@@ -56,6 +58,7 @@ export function audioRoutes(deps: { audios: AudioService; storage: Storage; logg
     route({
       method: 'get',
       path: '/v1/audios',
+      operationId: 'listAudios',
       tag: 'audios',
       scope: 'tts',
       summary: "The caller's audio library (seed query 3.1), newest first",
@@ -70,6 +73,7 @@ export function audioRoutes(deps: { audios: AudioService; storage: Storage; logg
     route({
       method: 'get',
       path: '/v1/audios/:id',
+      operationId: 'getAudio',
       tag: 'audios',
       scope: 'tts',
       summary: 'An audio: 200 when done or failed, 202 while processing',
@@ -85,6 +89,7 @@ export function audioRoutes(deps: { audios: AudioService; storage: Storage; logg
     route({
       method: 'patch',
       path: '/v1/audios/:id',
+      operationId: 'updateAudio',
       tag: 'audios',
       scope: 'tts',
       summary: 'Rename an audio or change whether it is public',
@@ -101,6 +106,7 @@ export function audioRoutes(deps: { audios: AudioService; storage: Storage; logg
     route({
       method: 'delete',
       path: '/v1/audios/:id',
+      operationId: 'deleteAudio',
       tag: 'audios',
       scope: 'tts',
       summary: 'Remove an audio from the library (soft delete)',
@@ -115,6 +121,7 @@ export function audioRoutes(deps: { audios: AudioService; storage: Storage; logg
     route({
       method: 'get',
       path: '/v1/audios/:id/file',
+      operationId: 'downloadAudioFile',
       tag: 'audios',
       scope: 'tts',
       summary: "The audio's bytes (Range supported); public audios need no auth",

@@ -33,6 +33,7 @@ export function pronunciationRoutes(knex: Knex) {
     route({
       method: 'get',
       path: '/v1/pronunciations',
+      operationId: 'listPronunciations',
       tag: 'pronunciations',
       summary: "The caller's pronunciation dictionary, in the order it was saved",
       auth: 'required',
@@ -44,6 +45,7 @@ export function pronunciationRoutes(knex: Knex) {
     route({
       method: 'put',
       path: '/v1/pronunciations',
+      operationId: 'replacePronunciations',
       tag: 'pronunciations',
       summary:
         "Replace the caller's pronunciation dictionary (at most 500 entries; term 1–100, say 1–200 characters; terms unique). Before a line is spoken each term is said as its `say` form: case-sensitive, whole words in spaced scripts, anywhere in Chinese, Japanese, Korean and Thai text, longest term first, in one pass. Applies to jobs whose synthesis starts afterwards; scripts keep the original words",

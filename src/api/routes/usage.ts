@@ -10,6 +10,7 @@ export function usageRoutes(knex: Knex) {
     route({
       method: 'get',
       path: '/v1/usage',
+      operationId: 'getUsage',
       tag: 'usage',
       summary: "The caller's usage for a month (UTC): totals and per-day figures",
       auth: 'required',
