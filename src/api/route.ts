@@ -1,5 +1,5 @@
 import type Router from '@koa/router';
-import type { Context } from 'koa';
+import type { Context, Middleware } from 'koa';
 import { z, type ZodType } from 'zod';
 import { AppError, forbidden } from '../errors';
 import { ERROR_CODES } from './errors';
@@ -87,8 +87,12 @@ export function mount(
   /** Runs once the caller may use the route, before its input is read (per-route rate limits). */
   limit?: (ctx: Context, spec: RouteSpec<any, any, any>, auth: AuthContext | null) => Promise<void>,
 ) {
+  // A literal path (/v1/webhooks/stripe) is never a value of another route's parameter (/v1/webhooks/:id).
+  const literalPaths = new Set(specs.filter((s) => !s.path.includes(':')).map((s) => s.path));
   for (const spec of specs) {
-    router[spec.method](spec.path, async (ctx) => {
+    const parametrised = spec.path.includes(':');
+    router[spec.method](spec.path, async (ctx, next) => {
+      if (parametrised && literalPaths.has(ctx.path)) return next();
       const auth = await authenticate(ctx, spec.auth);
       if (spec.scope && auth?.apiKey && !auth.apiKey.scopes.some((s) => s === spec.scope || s === 'all')) {
         throw forbidden(`This API key lacks the ${spec.scope} scope`);
@@ -103,6 +107,37 @@ export function mount(
       await spec.handler(ctx, { body, query, params, auth });
     });
   }
+}
+
+/**
+ * What no route answered: a path that exists, asked with a method it does not have, is 405 with
+ * `Allow` (OPTIONS: 204 with `Allow`); the methods are the documented ones, and a literal path
+ * (/v1/webhooks/stripe) is not taken for a parameter of another (/v1/webhooks/{id}).
+ */
+export function answerOtherMethods(specs: RouteSpec<any, any, any>[]): Middleware {
+  const escape = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  const routes = specs.map((s) => ({
+    method: s.method.toUpperCase(),
+    literal: !s.path.includes(':'),
+    pattern: new RegExp(
+      `^${s.path
+        .split(/(:\w+)/)
+        .map((part) => (part.startsWith(':') ? '[^/]+' : escape(part)))
+        .join('')}$`,
+    ),
+  }));
+  return async (ctx) => {
+    const matching = routes.filter((r) => r.pattern.test(ctx.path));
+    const literal = matching.filter((r) => r.literal);
+    const allow = [...new Set((literal.length ? literal : matching).map((r) => r.method))];
+    if (!allow.length) throw new AppError('NOT_FOUND', `No route for ${ctx.method} ${ctx.path}`);
+    ctx.set('Allow', allow.join(', '));
+    if (ctx.method === 'OPTIONS') {
+      ctx.status = 204;
+      return;
+    }
+    throw new AppError('METHOD_NOT_ALLOWED', `${ctx.method} is not allowed on ${ctx.path}; allowed: ${allow.join(', ')}`, { allow });
+  };
 }
 
 const ErrorSchema = z.object({

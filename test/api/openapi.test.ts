@@ -4,8 +4,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { call } from '../helpers/api';
-import { startTestApi, type TestApi } from '../helpers/api';
+import { call, registerUser, startTestApi, type TestApi } from '../helpers/api';
 
 const ROOT = path.resolve(__dirname, '../..');
 
@@ -69,5 +68,61 @@ describe('OpenAPI document', function () {
     assert.deepEqual(spec.paths['/v1/auth/login'].post.security, []);
     assert.equal(spec.paths['/v1/podcasts'].post.requestBody.content['application/json'].schema.$ref, '#/components/schemas/CreatePodcastRequest');
     assert.ok(spec.servers.length > 0);
+  });
+
+  it('serves a docs page at /docs that loads only our own assets', async function () {
+    const page = await fetch(`${api.url}/docs`);
+    assert.equal(page.status, 200);
+    assert.match(page.headers.get('content-type') ?? '', /^text\/html/);
+    const csp = page.headers.get('content-security-policy') ?? '';
+    assert.match(csp, /script-src 'self'(;|$)/);
+    assert.match(csp, /connect-src 'self'(;|$)/);
+    const html = await page.text();
+    // No inline script: every <script> either loads a local file or carries only data attributes.
+    const scripts = [...html.matchAll(/<script([^>]*)>([\s\S]*?)<\/script>/g)];
+    assert.ok(scripts.length >= 2);
+    for (const [, , body] of scripts) assert.equal(body!.trim(), '');
+    const refs = [...html.matchAll(/(?:src|href|data-url)="([^"]+)"/g)].map((m) => m[1]!);
+    assert.ok(refs.includes('/openapi.json'));
+    for (const ref of refs) assert.match(ref, /^\/[^/]/, `${ref} is not a local asset`);
+    assert.doesNotMatch(html, /https?:\/\//);
+    const script = refs.find((r) => r.endsWith('.js'))!;
+    const asset = await fetch(`${api.url}${script}`);
+    assert.equal(asset.status, 200);
+    assert.match(asset.headers.get('content-type') ?? '', /javascript/);
+    const code = await asset.text();
+    assert.ok(code.length > 100_000, 'the renderer bundle');
+    assert.match(code, /api-reference/);
+  });
+
+  it('answers what the document promises where it used to differ', async function () {
+    const { token } = await registerUser(api, 'openapi');
+    // A method the path does not have: 405 with Allow, in the error shape; a literal path is not another's parameter.
+    const put = await call(api.url, 'PUT', '/v1/voices', { token, body: {} });
+    assert.equal(put.status, 405);
+    assert.equal(put.headers.get('allow'), 'GET');
+    assert.equal(put.body.error.code, 'METHOD_NOT_ALLOWED');
+    const del = await call(api.url, 'DELETE', '/v1/webhooks/stripe', { token });
+    assert.equal(del.status, 405);
+    assert.equal(del.headers.get('allow'), 'POST');
+    assert.equal((await call(api.url, 'PUT', '/v1/no-such-thing', { token })).status, 404);
+    // Year 0000 does not exist: refused, not a 500.
+    assert.equal((await call(api.url, 'GET', '/v1/usage?month=0000-01', { token })).status, 400);
+    assert.equal((await call(api.url, 'GET', '/v1/usage?month=0001-01', { token })).status, 200);
+    // An empty offset is not 0.
+    assert.equal((await call(api.url, 'GET', '/v1/podcasts?offset=', { token })).status, 400);
+    assert.equal((await call(api.url, 'GET', '/v1/podcasts?offset=0&limit=5', { token })).status, 200);
+    // Blank texts are refused, and the document says so with a pattern.
+    const blank = await call(api.url, 'POST', '/v1/api-keys', { token, body: { name: ' \u000b' } });
+    assert.equal(blank.status, 400);
+    assert.ok(new RegExp(spec.components.schemas.CreateApiKeyRequest.properties.name.pattern, 'u').test('x'));
+    assert.ok(!new RegExp(spec.components.schemas.CreateApiKeyRequest.properties.name.pattern, 'u').test(' \u000b\u3000'));
+    // A sign-in with the longest email the API takes is an ordinary 401, not a 500.
+    assert.equal((await call(api.url, 'POST', '/v1/auth/login', { body: { email: '0'.repeat(255), password: 'whatever1' } })).status, 401);
+    // A URL too long for Node's parser still gets the error shape and a Content-Type.
+    const long = await fetch(`${api.url}/v1/voices?x=${'a'.repeat(40_000)}`);
+    assert.equal(long.status, 400);
+    assert.match(long.headers.get('content-type') ?? '', /application\/json/);
+    assert.equal(((await long.json()) as { error: { code: string } }).error.code, 'VALIDATION_FAILED');
   });
 });

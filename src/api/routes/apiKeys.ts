@@ -1,10 +1,10 @@
 import { z } from 'zod';
 import { API_KEY_RATE_LIMIT, API_KEY_SCOPES, type ApiKeys } from '../../services/apiKeys';
 import { route } from '../route';
-import { IdParams, ListQuery } from './common';
+import { IdParams, ListQuery, NOT_BLANK } from './common';
 
 const CreateApiKey = z.strictObject({
-  name: z.string().trim().min(1).max(100),
+  name: z.string().regex(NOT_BLANK, 'must not be blank').trim().min(1).max(100),
   scopes: z
     .array(z.enum(API_KEY_SCOPES))
     .min(1)

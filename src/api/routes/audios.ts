@@ -6,19 +6,15 @@ import type { AuthContext } from '../route';
 import { route } from '../route';
 import { sendStoredFile } from '../sendStoredFile';
 import { audioLookupResponse, audioView } from '../views';
-import { IdParams, idempotencyKeyOf, ListQuery } from './common';
+import { IdParams, idempotencyKeyOf, ListQuery, NOT_BLANK } from './common';
 
 const CreateAudio = z.strictObject({
   // Over the service's limit is 413, not 400: the upper bound here only caps parsing.
-  text: z
-    .string()
-    .min(1)
-    .max(1_000_000)
-    .refine((t) => t.trim().length > 0, 'must not be blank'),
+  text: z.string().min(1).max(1_000_000).regex(NOT_BLANK, 'must not be blank'),
   voiceId: z.string().min(1).max(50),
-  title: z.string().trim().min(1).max(200).optional(),
+  title: z.string().regex(NOT_BLANK, 'must not be blank').trim().min(1).max(200).optional(),
   speed: z.number().min(0.5).max(2).default(1),
-  emotion: z.string().trim().min(1).max(20).default('neutral'),
+  emotion: z.string().regex(NOT_BLANK, 'must not be blank').trim().min(1).max(20).default('neutral'),
   format: z.enum(['mp3', 'wav']).default('mp3'),
 });
 
@@ -96,8 +92,13 @@ export function audioRoutes(deps: { audios: AudioService; storage: Storage; logg
       auth: 'required',
       params: IdParams,
       body: z
-        .strictObject({ title: z.string().trim().min(1).max(200).nullable().optional(), isPublic: z.boolean().optional() })
-        .refine((b) => b.title !== undefined || b.isPublic !== undefined, 'give title or isPublic'),
+        .strictObject({
+          title: z.string().regex(NOT_BLANK, 'must not be blank').trim().min(1).max(200).nullable().optional(),
+          isPublic: z.boolean().optional(),
+        })
+        .refine((b) => b.title !== undefined || b.isPublic !== undefined, 'give title or isPublic')
+        // What the refinement means, for the OpenAPI document (both keys are the only ones allowed).
+        .meta({ minProperties: 1 }),
       responses: { 200: { description: 'The updated audio' } },
       handler: async (ctx, { params, body, auth }) => {
         ctx.body = audioLookupResponse(await audios.update(auth!.user, params.id, body), deps.publicUrl).body;

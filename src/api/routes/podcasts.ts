@@ -13,20 +13,21 @@ import type { StreamSlots } from '../streamSlots';
 import { notModified } from '../request';
 import { route } from '../route';
 import { etagOf, jobView, podcastView, podcastWithJobView } from '../views';
-import { IdParams, idempotencyKeyOf, ListQuery } from './common';
+import { IdParams, idempotencyKeyOf, ListQuery, NOT_BLANK } from './common';
 
 const ScriptLineIn = z.strictObject({
   role: z.enum(['host', 'guest']),
-  text: z.string().trim().min(1).max(2000),
+  text: z.string().regex(NOT_BLANK, 'must not be blank').trim().min(1).max(2000),
   voiceId: z.string().max(50).optional(),
 });
 
 const CreatePodcast = z
   .strictObject({
-    title: z.string().trim().min(1).max(200).optional(),
+    title: z.string().regex(NOT_BLANK, 'must not be blank').trim().min(1).max(200).optional(),
     sourceType: z.enum(['url', 'text', 'topic', 'file']),
     sourceContent: z
       .string()
+      .regex(NOT_BLANK, 'must not be blank')
       .trim()
       .min(1)
       .max(1_000_000)

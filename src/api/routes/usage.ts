@@ -3,7 +3,8 @@ import { z } from 'zod';
 import { monthlyUsage } from '../../services/usage';
 import { route } from '../route';
 
-const Month = z.string().regex(/^\d{4}-(0[1-9]|1[0-2])$/, 'a month as YYYY-MM');
+// Year 0000 does not exist (PostgreSQL refuses it).
+const Month = z.string().regex(/^(?!0000)\d{4}-(0[1-9]|1[0-2])$/, 'a month as YYYY-MM');
 
 export function usageRoutes(knex: Knex) {
   return [

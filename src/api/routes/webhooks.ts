@@ -3,10 +3,10 @@ import { forbidden } from '../../errors';
 import { WEBHOOK_EVENT_TYPES } from '../../webhooks/events';
 import type { WebhookService } from '../../services/webhooks';
 import { route, type AuthContext } from '../route';
-import { IdParams, ListQuery } from './common';
+import { IdParams, ListQuery, NOT_BLANK } from './common';
 
 const CreateWebhook = z.strictObject({
-  url: z.string().trim().min(1).max(2048),
+  url: z.string().regex(NOT_BLANK, 'must not be blank').trim().min(1).max(2048),
   events: z
     .array(z.enum(WEBHOOK_EVENT_TYPES))
     .min(1)
