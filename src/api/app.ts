@@ -1,4 +1,5 @@
 import crypto from 'node:crypto';
+import type { Server } from 'node:http';
 import { bodyParser } from '@koa/bodyparser';
 import Router from '@koa/router';
 import Koa from 'koa';
@@ -17,7 +18,7 @@ import { createRouteLimiter } from './middleware/rateLimit';
 import { errorHandler } from './middleware/errors';
 import { requestSpan } from './middleware/tracing';
 import { tracingEnabled } from '../tracing';
-import { mount, openApiDocument, type RouteSpec } from './route';
+import { answerOtherMethods, mount, openApiDocument, type RouteSpec } from './route';
 import { accountRoutes } from './routes/accounts';
 import { oauthRoutes } from './routes/oauth';
 import { apiKeyRoutes } from './routes/apiKeys';
@@ -41,6 +42,8 @@ import { storageFromConfig } from '../storage/fromConfig';
 import { JobChanges } from '../jobs/jobChanges';
 import { StreamSlots } from './streamSlots';
 import { loggedPath } from './request';
+import { errorBody } from './errors';
+import { docsRoutes } from './docs';
 
 export interface ApiDeps {
   config: Config;
@@ -111,6 +114,7 @@ export function createApi(deps: ApiDeps) {
   router.get('/openapi.json', (ctx) => {
     ctx.body = openapi;
   });
+  docsRoutes(router);
   mount(router, specs, createAuthenticator(accounts, apiKeys, limits), createRouteLimiter(limits));
 
   const bodyLimit = parseBytes(config.BODY_LIMIT);
@@ -154,9 +158,28 @@ export function createApi(deps: ApiDeps) {
   app.use(keepRawBody());
   app.use(bodyParser({ enableTypes: ['json'], jsonLimit: config.BODY_LIMIT, encoding: 'utf-8' }));
   app.use(router.routes());
+  app.use(answerOtherMethods(specs));
 
   /** Ends the open event streams and the database listeners (call on shutdown, with the server's close). */
   const close = () => Promise.all([jobChanges.close(), authChanges.close()]).then(() => undefined);
 
   return { app, metrics, accounts, close };
+}
+
+/**
+ * Requests Node refuses before Koa sees them (a URL or headers over its size limit, a malformed
+ * request line) would get a bare status line; they get the API's error shape, as 400 like any invalid input.
+ */
+export function answerMalformedRequests(server: Server) {
+  server.on('clientError', (err: NodeJS.ErrnoException, socket) => {
+    if (err.code === 'ECONNRESET' || !socket.writable) {
+      socket.destroy();
+      return;
+    }
+    const message = err.code === 'HPE_HEADER_OVERFLOW' ? 'The request line or headers are too large' : 'Malformed HTTP request';
+    const body = JSON.stringify(errorBody(new AppError('VALIDATION_FAILED', message)));
+    socket.end(
+      `HTTP/1.1 400 Bad Request\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+    );
+  });
 }

@@ -1,5 +1,5 @@
 import type Router from '@koa/router';
-import type { Context } from 'koa';
+import type { Context, Middleware } from 'koa';
 import { z, type ZodType } from 'zod';
 import { AppError, forbidden } from '../errors';
 import { ERROR_CODES } from './errors';
@@ -28,6 +28,8 @@ export interface RouteSpec<B = unknown, Q = unknown, P = unknown> {
   method: 'get' | 'post' | 'put' | 'patch' | 'delete';
   /** Koa path, e.g. /v1/podcasts/:id */
   path: string;
+  /** The operation's name in the OpenAPI document (camelCase verb, e.g. createPodcast): what generated clients call it. */
+  operationId: string;
   summary: string;
   tag: string;
   auth: AuthMode;
@@ -85,8 +87,12 @@ export function mount(
   /** Runs once the caller may use the route, before its input is read (per-route rate limits). */
   limit?: (ctx: Context, spec: RouteSpec<any, any, any>, auth: AuthContext | null) => Promise<void>,
 ) {
+  // A literal path (/v1/webhooks/stripe) is never a value of another route's parameter (/v1/webhooks/:id).
+  const literalPaths = new Set(specs.filter((s) => !s.path.includes(':')).map((s) => s.path));
   for (const spec of specs) {
-    router[spec.method](spec.path, async (ctx) => {
+    const parametrised = spec.path.includes(':');
+    router[spec.method](spec.path, async (ctx, next) => {
+      if (parametrised && literalPaths.has(ctx.path)) return next();
       const auth = await authenticate(ctx, spec.auth);
       if (spec.scope && auth?.apiKey && !auth.apiKey.scopes.some((s) => s === spec.scope || s === 'all')) {
         throw forbidden(`This API key lacks the ${spec.scope} scope`);
@@ -101,6 +107,37 @@ export function mount(
       await spec.handler(ctx, { body, query, params, auth });
     });
   }
+}
+
+/**
+ * What no route answered: a path that exists, asked with a method it does not have, is 405 with
+ * `Allow` (OPTIONS: 204 with `Allow`); the methods are the documented ones, and a literal path
+ * (/v1/webhooks/stripe) is not taken for a parameter of another (/v1/webhooks/{id}).
+ */
+export function answerOtherMethods(specs: RouteSpec<any, any, any>[]): Middleware {
+  const escape = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  const routes = specs.map((s) => ({
+    method: s.method.toUpperCase(),
+    literal: !s.path.includes(':'),
+    pattern: new RegExp(
+      `^${s.path
+        .split(/(:\w+)/)
+        .map((part) => (part.startsWith(':') ? '[^/]+' : escape(part)))
+        .join('')}$`,
+    ),
+  }));
+  return async (ctx) => {
+    const matching = routes.filter((r) => r.pattern.test(ctx.path));
+    const literal = matching.filter((r) => r.literal);
+    const allow = [...new Set((literal.length ? literal : matching).map((r) => r.method))];
+    if (!allow.length) throw new AppError('NOT_FOUND', `No route for ${ctx.method} ${ctx.path}`);
+    ctx.set('Allow', allow.join(', '));
+    if (ctx.method === 'OPTIONS') {
+      ctx.status = 204;
+      return;
+    }
+    throw new AppError('METHOD_NOT_ALLOWED', `${ctx.method} is not allowed on ${ctx.path}; allowed: ${allow.join(', ')}`, { allow });
+  };
 }
 
 const ErrorSchema = z.object({
@@ -120,10 +157,18 @@ const fileFormSchema = (file: { field: string; description: string }) => ({
   properties: { [file.field]: { type: 'string', contentMediaType: 'application/octet-stream', description: file.description } },
 });
 
+const ERROR_REF = { $ref: '#/components/schemas/Error' };
+const errorContent = { 'application/json': { schema: ERROR_REF } };
+const pascal = (s: string) => s.charAt(0).toUpperCase() + s.slice(1);
+
 /** OpenAPI 3.1 document for the mounted routes. */
 export function openApiDocument(specs: RouteSpec<any, any, any>[], info: { version: string; serverUrl?: string }) {
   const paths: Record<string, Record<string, unknown>> = {};
+  const schemas: Record<string, unknown> = { Error: jsonSchema(ErrorSchema, 'output') };
+  const operationIds = new Set<string>();
   for (const spec of specs) {
+    if (operationIds.has(spec.operationId)) throw new Error(`Duplicate operationId ${spec.operationId}`);
+    operationIds.add(spec.operationId);
     const oaPath = spec.path.replace(/:(\w+)/g, '{$1}');
     const parameters: unknown[] = [];
     for (const [where, schema] of [
@@ -138,34 +183,58 @@ export function openApiDocument(specs: RouteSpec<any, any, any>[], info: { versi
     }
     const responses: Record<string, unknown> = {};
     for (const [status, r] of Object.entries(spec.responses)) {
-      responses[status] = {
-        description: r.description,
-        ...(r.schema ? { content: { [r.contentType ?? 'application/json']: { schema: jsonSchema(r.schema, 'output') } } } : {}),
-      };
+      // Every failure has the one error shape, whatever the route says about its body.
+      const content =
+        Number(status) >= 400 ? errorContent : r.schema ? { [r.contentType ?? 'application/json']: { schema: jsonSchema(r.schema, 'output') } } : undefined;
+      responses[status] = { description: r.description, ...(content ? { content } : {}) };
     }
-    responses.default = { description: 'Error', content: { 'application/json': { schema: jsonSchema(ErrorSchema, 'output') } } };
+    // The failures every route of its kind can answer, so clients see them without reading `default`.
+    const common: [number, boolean, string][] = [
+      [400, Boolean(spec.body || spec.query || spec.params || spec.file), 'Invalid input (details name the fields)'],
+      [401, spec.auth === 'required', 'Not signed in, or an invalid token or key'],
+    ];
+    for (const [status, applies, description] of common) if (applies) responses[status] ??= { description, content: errorContent };
+    responses.default = { description: 'Error', content: errorContent };
+    // Request bodies are named after their operation, so generated clients get readable types.
+    let requestBody: unknown;
+    if (spec.body) {
+      const name = `${pascal(spec.operationId)}Request`;
+      schemas[name] = jsonSchema(spec.body, 'input');
+      requestBody = { required: true, content: { 'application/json': { schema: { $ref: `#/components/schemas/${name}` } } } };
+    } else if (spec.file) {
+      requestBody = { required: true, content: { 'multipart/form-data': { schema: fileFormSchema(spec.file) } } };
+    }
     paths[oaPath] ??= {};
     paths[oaPath][spec.method] = {
+      operationId: spec.operationId,
       summary: spec.summary,
       tags: [spec.tag],
-      ...(spec.auth === 'required' ? { security: [{ bearer: [] }, { apiKey: [] }] } : {}),
+      ...(spec.auth === 'none' ? { security: [] } : { security: spec.auth === 'optional' ? [{}, ...SIGNED_IN] : SIGNED_IN }),
       ...(spec.scope ? { 'x-api-key-scope': spec.scope } : {}),
       ...(parameters.length ? { parameters } : {}),
-      ...(spec.body ? { requestBody: { required: true, content: { 'application/json': { schema: jsonSchema(spec.body, 'input') } } } } : {}),
-      ...(spec.file ? { requestBody: { required: true, content: { 'multipart/form-data': { schema: fileFormSchema(spec.file) } } } } : {}),
+      ...(requestBody ? { requestBody } : {}),
       responses,
     };
   }
   return {
     openapi: '3.1.0',
-    info: { title: 'AIMake API', version: info.version },
-    ...(info.serverUrl ? { servers: [{ url: info.serverUrl }] } : {}),
+    info: {
+      title: 'AIMake API',
+      version: info.version,
+      description: 'The AIMake voice studio API (text to speech and two-voice podcasts). Errors share one shape: see the Error schema.',
+    },
+    // Relative to where the document is served when no public URL is configured.
+    servers: [{ url: info.serverUrl ?? '/' }],
+    security: SIGNED_IN,
     components: {
       securitySchemes: {
         bearer: { type: 'http', scheme: 'bearer', description: 'A session token from login/register, or an API key (ak_…)' },
-        apiKey: { type: 'apiKey', in: 'header', name: 'X-API-Key' },
+        apiKey: { type: 'apiKey', in: 'header', name: 'X-API-Key', description: 'An API key (ak_…)' },
       },
+      schemas,
     },
     paths,
   };
 }
+
+const SIGNED_IN = [{ bearer: [] }, { apiKey: [] }];

@@ -1,5 +1,5 @@
 // `npm run api`: the HTTP API process.
-import { createApi } from '../api/app';
+import { answerMalformedRequests, createApi } from '../api/app';
 import { loadConfig } from '../config';
 import { createKnex, resolveDatabase } from '../db';
 import { createLogger } from '../logger';
@@ -18,6 +18,7 @@ async function main() {
   const server = app.listen(config.PORT, config.HOST, () => {
     logger.info({ url: `http://${config.HOST}:${config.PORT}` }, 'API listening');
   });
+  answerMalformedRequests(server);
   // Readies the namespace (search attributes) now rather than on the first request; if Temporal
   // is not up yet, the first request that needs it tries again.
   temporal.client().catch((err) => logger.warn({ err }, 'Temporal not ready yet'));

@@ -1,3 +1,4 @@
+import crypto from 'node:crypto';
 import type { Knex } from 'knex';
 import { RateLimiterPostgres } from 'rate-limiter-flexible';
 import { consume } from './rateLimits';
@@ -26,7 +27,8 @@ export class LoginThrottle {
    * the seconds to wait (Retry-After). A refused attempt stays counted only by the limit that
    * refused it, so a blocked IP does not use up an email's attempts, nor a blocked email its IP's.
    */
-  async begin(email: string, ip: string): Promise<number> {
+  async begin(rawEmail: string, ip: string): Promise<number> {
+    const email = emailKey(rawEmail);
     const [e, i] = await Promise.all([consume(this.byEmail, email, this.byEmail.points), consume(this.byIp, ip, this.byIp.points)]);
     if (e.allowed && i.allowed) return 0;
     await Promise.all([e.allowed && this.byEmail.reward(email), i.allowed && this.byIp.reward(ip)]);
@@ -35,6 +37,9 @@ export class LoginThrottle {
 
   /** A failed attempt stays counted: begin() already counted it. */
   async succeeded(email: string, ip: string): Promise<void> {
-    await Promise.all([this.byEmail.delete(email), this.byIp.reward(ip)]);
+    await Promise.all([this.byEmail.delete(emailKey(email)), this.byIp.reward(ip)]);
   }
 }
+
+/** Counter keys are at most 255 characters (rate_limits.key) and an email may be as long: count by its hash. */
+const emailKey = (email: string) => crypto.createHash('sha256').update(email).digest('base64url');

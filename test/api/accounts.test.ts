@@ -193,7 +193,9 @@ describe('operations endpoints', function () {
     for (const p of ['/v1/auth/register', '/v1/auth/login', '/v1/auth/logout', '/v1/me', '/v1/voices', '/readyz']) {
       assert.ok(doc.body.paths[p], `${p} documented`);
     }
-    const registerSchema = doc.body.paths['/v1/auth/register'].post.requestBody.content['application/json'].schema;
+    const registerRef = doc.body.paths['/v1/auth/register'].post.requestBody.content['application/json'].schema.$ref;
+    assert.equal(registerRef, '#/components/schemas/RegisterRequest');
+    const registerSchema = doc.body.components.schemas.RegisterRequest;
     assert.deepEqual(registerSchema.required.sort(), ['email', 'password']);
     assert.equal(registerSchema.properties.password.minLength, 8);
   });

@@ -102,7 +102,9 @@ describe('input fuzzing of every JSON endpoint', function () {
     const endpoints: string[] = [];
     for (const [path, methods] of Object.entries<Record<string, any>>(doc.paths)) {
       for (const [method, op] of Object.entries<any>(methods)) {
-        const schema = op.requestBody?.content?.['application/json']?.schema as Schema | undefined;
+        // Request bodies are named components: follow the reference.
+        const ref = op.requestBody?.content?.['application/json']?.schema?.$ref as string | undefined;
+        const schema = ref ? (doc.components.schemas[ref.replace('#/components/schemas/', '')] as Schema) : undefined;
         if (!schema || path.includes('webhooks')) continue;
         endpoints.push(`${method.toUpperCase()} ${path}`);
         const url = path.replace(/\{[^}]+\}/g, crypto.randomUUID());

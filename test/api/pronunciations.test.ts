@@ -133,6 +133,7 @@ describe('pronunciation dictionary API', function () {
     const doc = (await call(api.url, 'GET', '/openapi.json')).body;
     const path = doc.paths['/v1/pronunciations'];
     assert.ok(path?.get && path?.put, 'GET and PUT documented');
-    assert.equal(path.put.requestBody.content['application/json'].schema.properties.items.maxItems, 500);
+    const ref: string = path.put.requestBody.content['application/json'].schema.$ref;
+    assert.equal(doc.components.schemas[ref.replace('#/components/schemas/', '')].properties.items.maxItems, 500);
   });
 });

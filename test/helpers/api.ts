@@ -1,7 +1,7 @@
 import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
 import type { Knex } from 'knex';
-import { createApi } from '../../src/api/app';
+import { answerMalformedRequests, createApi } from '../../src/api/app';
 import { loadConfig, type Config } from '../../src/config';
 import { createLogger } from '../../src/logger';
 import { TemporalGateway } from '../../src/temporal/client';
@@ -39,6 +39,7 @@ export async function startTestApi(env: Record<string, string> = {}): Promise<Te
   const server: Server = await new Promise((resolve) => {
     const s = app.listen(0, '127.0.0.1', () => resolve(s));
   });
+  answerMalformedRequests(server);
   const close = async () => {
     server.closeAllConnections();
     await new Promise((r) => server.close(r));

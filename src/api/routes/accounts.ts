@@ -2,9 +2,13 @@ import { z } from 'zod';
 import type { Accounts } from '../../services/accounts';
 import { userView } from '../../services/accounts';
 import { route } from '../route';
+import { NOT_BLANK } from './common';
 import { clientIp } from '../request';
 
-const Email = z.email().max(255);
+// Zod's email rule, with host labels that neither begin nor end with a hyphen. Published as a pattern
+// rather than `format: email`, which every tool reads its own way: the document says what is checked.
+const EMAIL = /^(?!\.)(?!.*\.\.)([A-Za-z0-9_'+\-.]*)[A-Za-z0-9_+-]@([A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?\.)+[A-Za-z]{2,}$/;
+const Email = z.string().regex(EMAIL, 'Invalid email address').max(255);
 // Length only, no composition rules (NIST 800-63B); 128 keeps hashing cost bounded.
 const Password = z.string().min(8).max(128);
 
@@ -24,10 +28,11 @@ export function accountRoutes(accounts: Accounts) {
     route({
       method: 'post',
       path: '/v1/auth/register',
+      operationId: 'register',
       tag: 'accounts',
       summary: 'Create an account with email and password',
       auth: 'none',
-      body: z.strictObject({ email: Email, password: Password, name: z.string().trim().min(1).max(100).optional() }),
+      body: z.strictObject({ email: Email, password: Password, name: z.string().regex(NOT_BLANK, 'must not be blank').trim().min(1).max(100).optional() }),
       responses: { 201: { description: 'Registered and signed in', schema: SessionSchema } },
       handler: async (ctx, { body }) => {
         const { user, token } = await accounts.register(body, { ip: clientIp(ctx), userAgent: ctx.get('user-agent') });
@@ -38,6 +43,7 @@ export function accountRoutes(accounts: Accounts) {
     route({
       method: 'post',
       path: '/v1/auth/login',
+      operationId: 'login',
       tag: 'accounts',
       summary: 'Sign in with email and password',
       auth: 'none',
@@ -52,6 +58,7 @@ export function accountRoutes(accounts: Accounts) {
     route({
       method: 'post',
       path: '/v1/auth/logout',
+      operationId: 'logout',
       tag: 'accounts',
       summary: 'Revoke the session token used for this request',
       auth: 'required',
@@ -64,6 +71,7 @@ export function accountRoutes(accounts: Accounts) {
     route({
       method: 'get',
       path: '/v1/me',
+      operationId: 'getMe',
       tag: 'accounts',
       summary: 'The signed-in user and their quota',
       auth: 'required',

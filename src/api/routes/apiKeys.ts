@@ -1,10 +1,10 @@
 import { z } from 'zod';
 import { API_KEY_RATE_LIMIT, API_KEY_SCOPES, type ApiKeys } from '../../services/apiKeys';
 import { route } from '../route';
-import { IdParams, ListQuery } from './common';
+import { IdParams, ListQuery, NOT_BLANK } from './common';
 
 const CreateApiKey = z.strictObject({
-  name: z.string().trim().min(1).max(100),
+  name: z.string().regex(NOT_BLANK, 'must not be blank').trim().min(1).max(100),
   scopes: z
     .array(z.enum(API_KEY_SCOPES))
     .min(1)
@@ -36,6 +36,7 @@ export function apiKeyRoutes(apiKeys: ApiKeys) {
     route({
       method: 'post',
       path: '/v1/api-keys',
+      operationId: 'createApiKey',
       tag: 'api-keys',
       summary: 'Create an API key (team plan, signed-in session); the key is shown only in this response',
       auth: 'required',
@@ -49,6 +50,7 @@ export function apiKeyRoutes(apiKeys: ApiKeys) {
     route({
       method: 'get',
       path: '/v1/api-keys',
+      operationId: 'listApiKeys',
       tag: 'api-keys',
       summary: "The caller's API keys that are not revoked, newest first, without secrets (signed-in session)",
       auth: 'required',
@@ -66,6 +68,7 @@ export function apiKeyRoutes(apiKeys: ApiKeys) {
     route({
       method: 'delete',
       path: '/v1/api-keys/:id',
+      operationId: 'deleteApiKey',
       tag: 'api-keys',
       summary: 'Revoke an API key at once (signed-in session)',
       auth: 'required',

@@ -6,19 +6,15 @@ import type { AuthContext } from '../route';
 import { route } from '../route';
 import { sendStoredFile } from '../sendStoredFile';
 import { audioLookupResponse, audioView } from '../views';
-import { IdParams, idempotencyKeyOf, ListQuery } from './common';
+import { IdParams, idempotencyKeyOf, ListQuery, NOT_BLANK } from './common';
 
 const CreateAudio = z.strictObject({
   // Over the service's limit is 413, not 400: the upper bound here only caps parsing.
-  text: z
-    .string()
-    .min(1)
-    .max(1_000_000)
-    .refine((t) => t.trim().length > 0, 'must not be blank'),
+  text: z.string().min(1).max(1_000_000).regex(NOT_BLANK, 'must not be blank'),
   voiceId: z.string().min(1).max(50),
-  title: z.string().trim().min(1).max(200).optional(),
+  title: z.string().regex(NOT_BLANK, 'must not be blank').trim().min(1).max(200).optional(),
   speed: z.number().min(0.5).max(2).default(1),
-  emotion: z.string().trim().min(1).max(20).default('neutral'),
+  emotion: z.string().regex(NOT_BLANK, 'must not be blank').trim().min(1).max(20).default('neutral'),
   format: z.enum(['mp3', 'wav']).default('mp3'),
 });
 
@@ -28,6 +24,7 @@ export function audioRoutes(deps: { audios: AudioService; storage: Storage; logg
     route({
       method: 'post',
       path: '/v1/audios',
+      operationId: 'createAudio',
       tag: 'audios',
       scope: 'tts',
       summary: 'Turn text into speech',
@@ -43,6 +40,7 @@ export function audioRoutes(deps: { audios: AudioService; storage: Storage; logg
     route({
       method: 'post',
       path: '/v1/audios/estimate',
+      operationId: 'estimateAudio',
       tag: 'audios',
       scope: 'tts',
       summary: 'What this text to speech would cost and take (duration, quota, ETA); creates and reserves nothing',
@@ -56,6 +54,7 @@ export function audioRoutes(deps: { audios: AudioService; storage: Storage; logg
     route({
       method: 'get',
       path: '/v1/audios',
+      operationId: 'listAudios',
       tag: 'audios',
       scope: 'tts',
       summary: "The caller's audio library (seed query 3.1), newest first",
@@ -70,6 +69,7 @@ export function audioRoutes(deps: { audios: AudioService; storage: Storage; logg
     route({
       method: 'get',
       path: '/v1/audios/:id',
+      operationId: 'getAudio',
       tag: 'audios',
       scope: 'tts',
       summary: 'An audio: 200 when done or failed, 202 while processing',
@@ -85,14 +85,20 @@ export function audioRoutes(deps: { audios: AudioService; storage: Storage; logg
     route({
       method: 'patch',
       path: '/v1/audios/:id',
+      operationId: 'updateAudio',
       tag: 'audios',
       scope: 'tts',
       summary: 'Rename an audio or change whether it is public',
       auth: 'required',
       params: IdParams,
       body: z
-        .strictObject({ title: z.string().trim().min(1).max(200).nullable().optional(), isPublic: z.boolean().optional() })
-        .refine((b) => b.title !== undefined || b.isPublic !== undefined, 'give title or isPublic'),
+        .strictObject({
+          title: z.string().regex(NOT_BLANK, 'must not be blank').trim().min(1).max(200).nullable().optional(),
+          isPublic: z.boolean().optional(),
+        })
+        .refine((b) => b.title !== undefined || b.isPublic !== undefined, 'give title or isPublic')
+        // What the refinement means, for the OpenAPI document (both keys are the only ones allowed).
+        .meta({ minProperties: 1 }),
       responses: { 200: { description: 'The updated audio' } },
       handler: async (ctx, { params, body, auth }) => {
         ctx.body = audioLookupResponse(await audios.update(auth!.user, params.id, body), deps.publicUrl).body;
@@ -101,6 +107,7 @@ export function audioRoutes(deps: { audios: AudioService; storage: Storage; logg
     route({
       method: 'delete',
       path: '/v1/audios/:id',
+      operationId: 'deleteAudio',
       tag: 'audios',
       scope: 'tts',
       summary: 'Remove an audio from the library (soft delete)',
@@ -115,6 +122,7 @@ export function audioRoutes(deps: { audios: AudioService; storage: Storage; logg
     route({
       method: 'get',
       path: '/v1/audios/:id/file',
+      operationId: 'downloadAudioFile',
       tag: 'audios',
       scope: 'tts',
       summary: "The audio's bytes (Range supported); public audios need no auth",

@@ -56,6 +56,7 @@ export function billingRoutes(deps: { billing: BillingService; maxBodyBytes: num
     route({
       method: 'post',
       path: '/v1/billing/checkout',
+      operationId: 'createCheckoutSession',
       tag: 'billing',
       summary: 'Start a Stripe Checkout session for a paid plan',
       auth: 'required',
@@ -68,6 +69,7 @@ export function billingRoutes(deps: { billing: BillingService; maxBodyBytes: num
     route({
       method: 'post',
       path: '/v1/billing/portal',
+      operationId: 'createPortalSession',
       tag: 'billing',
       summary: 'Open the Stripe customer portal (409 before the first checkout)',
       auth: 'required',
@@ -79,6 +81,7 @@ export function billingRoutes(deps: { billing: BillingService; maxBodyBytes: num
     route({
       method: 'get',
       path: '/v1/billing/subscription',
+      operationId: 'getSubscription',
       tag: 'billing',
       summary: "The caller's subscription, or null",
       auth: 'required',
@@ -92,6 +95,7 @@ export function billingRoutes(deps: { billing: BillingService; maxBodyBytes: num
     route({
       method: 'post',
       path: STRIPE_WEBHOOK_PATH,
+      operationId: 'receiveStripeEvent',
       tag: 'billing',
       summary: 'Stripe webhook: verified on the raw body, applied once per event id (400 on a bad signature)',
       auth: 'none',

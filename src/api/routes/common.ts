@@ -4,9 +4,21 @@ import { AppError } from '../../errors';
 
 export const IdParams = z.object({ id: z.uuid('must be a UUID') });
 
+/**
+ * Some character that String.prototype.trim keeps, spelled out (not \S) so that every tool reading
+ * the OpenAPI pattern agrees with JavaScript on what is blank: a text matching it is never empty once trimmed.
+ */
+export const NOT_BLANK = /[^\t\n\v\f\r \u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000\ufeff]/;
+
+/** A query integer: digits only (an empty `?offset=` is not 0, as Number('') would have it). */
+const queryInt = (min: number, max: number, fallback: number) =>
+  z
+    .preprocess((v) => (typeof v === 'string' && !/^\d+$/.test(v) ? NaN : v), z.coerce.number({ error: 'must be a whole number' }).int().min(min).max(max))
+    .default(fallback);
+
 export const ListQuery = z.object({
-  limit: z.coerce.number().int().min(1).max(100).default(20),
-  offset: z.coerce.number().int().min(0).max(1_000_000).default(0),
+  limit: queryInt(1, 100, 20),
+  offset: queryInt(0, 1_000_000, 0),
 });
 
 /** The Idempotency-Key header (1–255 characters), if any. */

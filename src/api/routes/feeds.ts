@@ -70,6 +70,7 @@ export function feedRoutes(deps: { feeds: FeedService; storage: Storage; logger:
     route({
       method: 'post',
       path: '/v1/feed',
+      operationId: 'rotateFeed',
       tag: 'feeds',
       scope: 'podcast',
       summary: "The caller's private podcast feed URL; each call makes a new one and the previous URL stops working",
@@ -84,6 +85,7 @@ export function feedRoutes(deps: { feeds: FeedService; storage: Storage; logger:
     route({
       method: 'get',
       path: '/v1/feeds/:token.xml',
+      operationId: 'getFeed',
       tag: 'feeds',
       summary: 'A private podcast feed: RSS 2.0 with iTunes and Podcasting 2.0 tags (ETag / Last-Modified for cheap polling)',
       auth: 'none',
@@ -112,6 +114,7 @@ export function feedRoutes(deps: { feeds: FeedService; storage: Storage; logger:
     route({
       method: 'get',
       path: '/v1/feeds/:token/podcasts/:id/file.mp3',
+      operationId: 'downloadFeedPodcastFile',
       tag: 'feeds',
       summary: "A feed podcast's MP3, the enclosure (Range supported)",
       auth: 'none',
@@ -125,6 +128,7 @@ export function feedRoutes(deps: { feeds: FeedService; storage: Storage; logger:
       route({
         method: 'get',
         path: `/v1/feeds/:token/podcasts/:id/transcript.${format}`,
+        operationId: `getFeedPodcastTranscript${format === 'vtt' ? 'Vtt' : 'Srt'}`,
         tag: 'feeds',
         summary: `A feed podcast's timed transcript (${format === 'vtt' ? 'WebVTT with voice tags' : 'SRT'}), its podcast:transcript link`,
         auth: 'none',
@@ -138,6 +142,7 @@ export function feedRoutes(deps: { feeds: FeedService; storage: Storage; logger:
     route({
       method: 'get',
       path: '/v1/feeds/:token/podcasts/:id/chapters.json',
+      operationId: 'getFeedPodcastChapters',
       tag: 'feeds',
       summary: "A feed podcast's Podcasting 2.0 JSON chapters, its podcast:chapters link",
       auth: 'none',

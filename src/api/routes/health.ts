@@ -22,6 +22,7 @@ export function healthRoutes(deps: { knex: Knex; temporal: TemporalGateway; metr
     route({
       method: 'get',
       path: '/healthz',
+      operationId: 'getHealth',
       tag: 'operations',
       summary: 'Liveness: the process is up',
       auth: 'none',
@@ -33,6 +34,7 @@ export function healthRoutes(deps: { knex: Knex; temporal: TemporalGateway; metr
     route({
       method: 'get',
       path: '/readyz',
+      operationId: 'getReadiness',
       tag: 'operations',
       summary: 'Readiness: PostgreSQL and Temporal answer',
       auth: 'none',
@@ -56,6 +58,7 @@ export function healthRoutes(deps: { knex: Knex; temporal: TemporalGateway; metr
     route({
       method: 'get',
       path: '/metrics',
+      operationId: 'getMetrics',
       tag: 'operations',
       summary: 'Prometheus metrics',
       auth: 'none',

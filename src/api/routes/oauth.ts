@@ -30,6 +30,7 @@ export function oauthRoutes(deps: { knex: Knex; accounts: Accounts; config: Conf
       route({
         method: 'get',
         path: `/v1/auth/oauth/${provider}`,
+        operationId: `signInWith${label}`,
         tag: 'accounts',
         summary: `Sign in with ${label}: redirects the browser to ${label}`,
         auth: 'none',
@@ -57,6 +58,7 @@ export function oauthRoutes(deps: { knex: Knex; accounts: Accounts; config: Conf
       route({
         method: 'get',
         path: `/v1/auth/oauth/${provider}/callback`,
+        operationId: `complete${label}SignIn`,
         tag: 'accounts',
         summary: `Where ${label} sends the browser back: signs in, links by verified email, or creates the account`,
         auth: 'none',

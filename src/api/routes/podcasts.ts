@@ -13,20 +13,21 @@ import type { StreamSlots } from '../streamSlots';
 import { notModified } from '../request';
 import { route } from '../route';
 import { etagOf, jobView, podcastView, podcastWithJobView } from '../views';
-import { IdParams, idempotencyKeyOf, ListQuery } from './common';
+import { IdParams, idempotencyKeyOf, ListQuery, NOT_BLANK } from './common';
 
 const ScriptLineIn = z.strictObject({
   role: z.enum(['host', 'guest']),
-  text: z.string().trim().min(1).max(2000),
+  text: z.string().regex(NOT_BLANK, 'must not be blank').trim().min(1).max(2000),
   voiceId: z.string().max(50).optional(),
 });
 
 const CreatePodcast = z
   .strictObject({
-    title: z.string().trim().min(1).max(200).optional(),
+    title: z.string().regex(NOT_BLANK, 'must not be blank').trim().min(1).max(200).optional(),
     sourceType: z.enum(['url', 'text', 'topic', 'file']),
     sourceContent: z
       .string()
+      .regex(NOT_BLANK, 'must not be blank')
       .trim()
       .min(1)
       .max(1_000_000)
@@ -71,6 +72,7 @@ export function podcastRoutes(deps: { podcasts: PodcastService; knex: Knex; stor
     route({
       method: 'post',
       path: '/v1/podcasts',
+      operationId: 'createPodcast',
       tag: 'podcasts',
       scope: 'podcast',
       summary: 'Create a podcast from a URL, a text, a topic or an uploaded document, and start generating it',
@@ -87,6 +89,7 @@ export function podcastRoutes(deps: { podcasts: PodcastService; knex: Knex; stor
     route({
       method: 'post',
       path: '/v1/podcasts/estimate',
+      operationId: 'estimatePodcast',
       tag: 'podcasts',
       scope: 'podcast',
       summary: 'What creating this podcast would cost and take (duration, quota, ETA); creates and reserves nothing',
@@ -100,6 +103,7 @@ export function podcastRoutes(deps: { podcasts: PodcastService; knex: Knex; stor
     route({
       method: 'get',
       path: '/v1/podcasts',
+      operationId: 'listPodcasts',
       tag: 'podcasts',
       scope: 'podcast',
       summary: "The caller's podcasts, newest first",
@@ -114,6 +118,7 @@ export function podcastRoutes(deps: { podcasts: PodcastService; knex: Knex; stor
     route({
       method: 'get',
       path: '/v1/podcasts/:id',
+      operationId: 'getPodcast',
       tag: 'podcasts',
       scope: 'podcast',
       summary: 'A podcast with its script and latest job',
@@ -127,6 +132,7 @@ export function podcastRoutes(deps: { podcasts: PodcastService; knex: Knex; stor
     route({
       method: 'get',
       path: '/v1/podcasts/:id/job',
+      operationId: 'getPodcastJob',
       tag: 'podcasts',
       scope: 'podcast',
       summary: "The podcast's latest job (ETag / If-None-Match for cheap polling)",
@@ -148,6 +154,7 @@ export function podcastRoutes(deps: { podcasts: PodcastService; knex: Knex; stor
     route({
       method: 'get',
       path: '/v1/podcasts/:id/events',
+      operationId: 'streamPodcastEvents',
       tag: 'podcasts',
       scope: 'podcast',
       summary: 'Server-sent events: a job snapshot whenever it changes, until the job ends',
@@ -232,6 +239,7 @@ export function podcastRoutes(deps: { podcasts: PodcastService; knex: Knex; stor
     route({
       method: 'put',
       path: '/v1/podcasts/:id/script',
+      operationId: 'updatePodcastScript',
       tag: 'podcasts',
       scope: 'podcast',
       summary: "Edit a draft's script before approving it",
@@ -246,6 +254,7 @@ export function podcastRoutes(deps: { podcasts: PodcastService; knex: Knex; stor
     route({
       method: 'post',
       path: '/v1/podcasts/:id/generate',
+      operationId: 'generatePodcast',
       tag: 'podcasts',
       scope: 'podcast',
       summary: "Approve a draft's script, or retry a failed or canceled podcast",
@@ -260,6 +269,7 @@ export function podcastRoutes(deps: { podcasts: PodcastService; knex: Knex; stor
     route({
       method: 'post',
       path: '/v1/podcasts/:id/cancel',
+      operationId: 'cancelPodcast',
       tag: 'podcasts',
       scope: 'podcast',
       summary: 'Stop a running podcast; partial work is removed and nothing is charged',
@@ -274,6 +284,7 @@ export function podcastRoutes(deps: { podcasts: PodcastService; knex: Knex; stor
     route({
       method: 'get',
       path: '/v1/podcasts/:id/transcript',
+      operationId: 'getPodcastTranscript',
       tag: 'podcasts',
       scope: 'podcast',
       summary: "The completed podcast's timed transcript: WebVTT with voice tags (default), SRT or JSON",
@@ -291,6 +302,7 @@ export function podcastRoutes(deps: { podcasts: PodcastService; knex: Knex; stor
     route({
       method: 'get',
       path: '/v1/podcasts/:id/chapters',
+      operationId: 'getPodcastChapters',
       tag: 'podcasts',
       scope: 'podcast',
       summary: "The completed podcast's chapters (Podcasting 2.0 JSON chapters), one per script section",
@@ -304,6 +316,7 @@ export function podcastRoutes(deps: { podcasts: PodcastService; knex: Knex; stor
     route({
       method: 'get',
       path: '/v1/podcasts/:id/file',
+      operationId: 'downloadPodcastFile',
       tag: 'podcasts',
       scope: 'podcast',
       summary: "The podcast's MP3 (Range supported)",

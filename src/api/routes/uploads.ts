@@ -21,6 +21,7 @@ export function uploadRoutes(deps: { uploads: UploadService; maxBytes: number })
     route({
       method: 'post',
       path: '/v1/uploads',
+      operationId: 'createUpload',
       tag: 'uploads',
       scope: 'podcast',
       summary: 'Upload a document (PDF, DOCX, Markdown or plain text) to make a podcast from: then POST /v1/podcasts with sourceType "file"',

@@ -3,13 +3,15 @@ import { z } from 'zod';
 import { monthlyUsage } from '../../services/usage';
 import { route } from '../route';
 
-const Month = z.string().regex(/^\d{4}-(0[1-9]|1[0-2])$/, 'a month as YYYY-MM');
+// Year 0000 does not exist (PostgreSQL refuses it).
+const Month = z.string().regex(/^(?!0000)\d{4}-(0[1-9]|1[0-2])$/, 'a month as YYYY-MM');
 
 export function usageRoutes(knex: Knex) {
   return [
     route({
       method: 'get',
       path: '/v1/usage',
+      operationId: 'getUsage',
       tag: 'usage',
       summary: "The caller's usage for a month (UTC): totals and per-day figures",
       auth: 'required',

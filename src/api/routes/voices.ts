@@ -43,6 +43,7 @@ export function voiceRoutes(knex: Knex, providerKeys: { openai: boolean; elevenl
     route({
       method: 'get',
       path: '/v1/voices',
+      operationId: 'listVoices',
       tag: 'voices',
       summary: 'Active voices, ordered by sort order then id',
       auth: 'none',

@@ -3,10 +3,10 @@ import { forbidden } from '../../errors';
 import { WEBHOOK_EVENT_TYPES } from '../../webhooks/events';
 import type { WebhookService } from '../../services/webhooks';
 import { route, type AuthContext } from '../route';
-import { IdParams, ListQuery } from './common';
+import { IdParams, ListQuery, NOT_BLANK } from './common';
 
 const CreateWebhook = z.strictObject({
-  url: z.string().trim().min(1).max(2048),
+  url: z.string().regex(NOT_BLANK, 'must not be blank').trim().min(1).max(2048),
   events: z
     .array(z.enum(WEBHOOK_EVENT_TYPES))
     .min(1)
@@ -48,6 +48,7 @@ export function webhookRoutes(webhooks: WebhookService) {
     route({
       method: 'post',
       path: '/v1/webhooks',
+      operationId: 'createWebhook',
       tag: 'webhooks',
       summary:
         'Register an endpoint for job events (at most 10 per user); the signing secret is shown only in this response. The URL must resolve to public addresses.',
@@ -62,6 +63,7 @@ export function webhookRoutes(webhooks: WebhookService) {
     route({
       method: 'get',
       path: '/v1/webhooks',
+      operationId: 'listWebhooks',
       tag: 'webhooks',
       summary: "The caller's webhook endpoints, newest first, without secrets",
       auth: 'required',
@@ -74,6 +76,7 @@ export function webhookRoutes(webhooks: WebhookService) {
     route({
       method: 'delete',
       path: '/v1/webhooks/:id',
+      operationId: 'deleteWebhook',
       tag: 'webhooks',
       summary: 'Delete an endpoint; deliveries in progress to it stop',
       auth: 'required',
@@ -87,6 +90,7 @@ export function webhookRoutes(webhooks: WebhookService) {
     route({
       method: 'get',
       path: '/v1/webhooks/:id/deliveries',
+      operationId: 'listWebhookDeliveries',
       tag: 'webhooks',
       summary: 'Delivery attempts to the endpoint, most recent first (each retry is an attempt of its own)',
       auth: 'required',
