@@ -177,7 +177,9 @@ describe('POST /v1/uploads (documents as podcast sources)', function () {
     assert.deepEqual(op.requestBody.content['multipart/form-data'].schema.required, ['file']);
     assert.ok(op.responses['201'].content['application/json'].schema.properties.preview);
     assert.ok(op.responses['413']);
-    const create = doc.paths['/v1/podcasts'].post.requestBody.content['application/json'].schema;
+    // Request bodies are named components.
+    const ref: string = doc.paths['/v1/podcasts'].post.requestBody.content['application/json'].schema.$ref;
+    const create = doc.components.schemas[ref.replace('#/components/schemas/', '')];
     assert.ok(create.properties.sourceType.enum.includes('file'));
   });
 });
