@@ -100,7 +100,8 @@ function progressReporter(opts: GlobalOptions) {
       const line = progressLine(job, tty);
       if (line === last) return;
       last = line;
-      if (tty) out.write(`\r${line.slice(0, (out.columns || 100) - 1).padEnd(Math.min(last.length, (out.columns || 100) - 1))}\x1b[K`);
+      // Redrawn in place, cut to the terminal's width so it never wraps; \x1b[K clears what is left.
+      if (tty) out.write(`\r${line.slice(0, (out.columns || 100) - 1)}\x1b[K`);
       else if (!opts.json) out.write(line + '\n');
     },
     done() {

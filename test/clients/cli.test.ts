@@ -129,6 +129,21 @@ describe('the aimake CLI (bin/aimake), as a child process against the API', func
     const status = await aimake(['podcast', 'status', podcasts[0].id, '--json'], { AIMAKE_TOKEN: token });
     assert.equal(status.code, 0, status.stderr);
     assert.equal(JSON.parse(status.stdout).status, 'completed');
+    const transcript = await aimake(['podcast', 'transcript', podcasts[0].id], { AIMAKE_TOKEN: token });
+    assert.equal(transcript.code, 0, transcript.stderr);
+    assert.match(transcript.stdout, /^WEBVTT/);
+    assert.match(transcript.stdout, /Keeping Bees|hive|queen/i);
+  });
+
+  it('speaks a text into an MP3 that decodes', async () => {
+    const { token } = await registerUser(stack, 'cli-tts');
+    const run = await aimake(['tts', '--text', 'Hello from the command line.', '--voice', 'local-en-male', '--out', 'hello.mp3', '--json'], {
+      AIMAKE_TOKEN: token,
+    });
+    assert.equal(run.code, 0, run.stderr);
+    const result = JSON.parse(run.stdout);
+    assert.equal(result.out, 'hello.mp3');
+    assert.ok(Math.abs((await probeDuration(path.join(home, 'hello.mp3'))) - result.duration) < 0.2);
   });
 
   it("exits non-zero with the API's message when the API refuses (an unknown voice)", async () => {
