@@ -2,6 +2,7 @@
 // --json for scripts; failures exit non-zero with the API's own error message on stderr.
 import fs from 'node:fs';
 import { createInterface } from 'node:readline/promises';
+import { Writable } from 'node:stream';
 import { Command, InvalidArgumentError } from 'commander';
 import {
   AimakeError,
@@ -62,15 +63,20 @@ function formatSeconds(s: number) {
 
 async function ask(question: string, { hidden = false } = {}) {
   if (!process.stdin.isTTY) throw new UsageError(`${question.replace(/: $/, '')} is required (pass it as an option)`);
-  const rl = createInterface({ input: process.stdin, output: process.stdout, terminal: true });
-  if (hidden) {
-    // Echo nothing while the password is typed.
-    (rl as unknown as { _writeToOutput: (s: string) => void })._writeToOutput = (s: string) => {
-      if (s.includes(question)) process.stdout.write(s);
-    };
-  }
+  // A password is typed into a terminal that echoes nothing: readline writes to a muted stream.
+  let muted = false;
+  const output = new Writable({
+    write(chunk, _enc, done) {
+      if (!muted) process.stdout.write(chunk);
+      done();
+    },
+  });
+  const rl = createInterface({ input: process.stdin, output, terminal: true });
   try {
-    return await rl.question(question);
+    if (!hidden) return await rl.question(question);
+    process.stdout.write(question);
+    muted = true;
+    return await rl.question('');
   } finally {
     if (hidden) process.stdout.write('\n');
     rl.close();
@@ -351,9 +357,12 @@ function fail(err: unknown): never {
     process.exit(1);
   }
   const message = err instanceof Error ? err.message : String(err);
-  // fetch failing outright: the API is not there.
-  const cause = (err as { cause?: { code?: string } })?.cause?.code;
-  const shown = cause === 'ECONNREFUSED' ? `cannot reach the API at ${apiUrl(program.opts<GlobalOptions>())} (is it running? --api / AIMAKE_API_URL)` : message;
+  // fetch failing outright: the API is not there (or not at that address).
+  const cause = (err as { cause?: { code?: string; message?: string } })?.cause;
+  const shown =
+    err instanceof TypeError && message === 'fetch failed'
+      ? `cannot reach the API at ${apiUrl(program.opts<GlobalOptions>())} (${cause?.code ?? cause?.message ?? 'no answer'}; is it running? --api / AIMAKE_API_URL)`
+      : message;
   process.stderr.write(json ? JSON.stringify({ error: { code: 'CLI', message: shown } }) + '\n' : `error: ${shown}\n`);
   process.exit(err instanceof UsageError ? 2 : 1);
 }
