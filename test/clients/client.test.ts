@@ -76,6 +76,27 @@ describe('the typed TypeScript client (clients/typescript)', function () {
       assert.ok(Math.abs(duration - podcast.duration) / podcast.duration < 0.02, `file ${duration}s vs recorded ${podcast.duration}s`);
     });
 
+    it('stops waiting when a review podcast parks for script approval, instead of waiting forever', async () => {
+      const { token } = await registerUser(stack, 'client-review');
+      const client = createAimakeClient({ baseUrl: stack.url, token });
+      const created = await unwrap(
+        client.POST('/v1/podcasts', {
+          body: {
+            sourceType: 'text',
+            sourceContent: ARTICLE_ZH_EN,
+            targetDuration: 60,
+            hostVoiceId: 'local-zh-female',
+            guestVoiceId: 'local-zh-male',
+            review: true,
+          },
+        }),
+      );
+      const id = (created as unknown as { podcast: { id: string } }).podcast.id;
+      const job = await waitForPodcast(client, id, { intervalMs: 100 });
+      assert.equal(job.status, 'scripting');
+      assert.equal((await call(stack.url, 'GET', `/v1/podcasts/${id}`, { token })).body.status, 'draft');
+    });
+
     it('speaks a text, waits for the audio and downloads it', async () => {
       const { token } = await registerUser(stack, 'client-tts');
       const client = createAimakeClient({ baseUrl: stack.url, token });
