@@ -11,7 +11,7 @@ import prettier from 'eslint-config-prettier';
 import globals from 'globals';
 import tseslint from 'typescript-eslint';
 
-const TS_FILES = ['{src,workflows,activities,test,bench,migrations,scripts}/**/*.ts', 'knexfile.ts'];
+const TS_FILES = ['{src,workflows,activities,test,bench,migrations,scripts,clients}/**/*.ts', 'knexfile.ts'];
 
 const escapeRegex = (s) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
@@ -41,7 +41,7 @@ const workflowImportRules = {
 };
 
 export default defineConfig([
-  globalIgnores(['**/node_modules/', '.tools/', '.data/', 'dist/', 'coverage/', 'web/', 'test/fixtures/**/*.json']),
+  globalIgnores(['**/node_modules/', '.tools/', '.data/', 'dist/', 'coverage/', 'web/', 'test/fixtures/**/*.json', 'clients/typescript/schema.d.ts']),
 
   {
     files: ['**/*.{js,mjs,cjs,ts}'],

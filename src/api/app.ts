@@ -163,7 +163,7 @@ export function createApi(deps: ApiDeps) {
   /** Ends the open event streams and the database listeners (call on shutdown, with the server's close). */
   const close = () => Promise.all([jobChanges.close(), authChanges.close()]).then(() => undefined);
 
-  return { app, metrics, accounts, close };
+  return { app, metrics, accounts, openapi, close };
 }
 
 /**
