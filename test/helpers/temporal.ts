@@ -30,7 +30,16 @@ export function testTemporal(): Promise<TestWorkflowEnvironment> {
         executable: { type: 'existing-path', path: temporalCliPath(path.resolve(__dirname, '../../.tools')) },
         ip: '127.0.0.1',
         searchAttributes: SEARCH_ATTRIBUTES,
-        extraArgs: ['--log-level', 'error'],
+        // One dev server serves the whole suite, and every test stack's worker polls five lanes until the
+        // run ends: lift the per-namespace limit on concurrent polls (default 1,200) that a long suite reaches.
+        extraArgs: [
+          '--log-level',
+          'error',
+          '--dynamic-config-value',
+          'frontend.namespaceCount=100000',
+          '--dynamic-config-value',
+          'frontend.globalNamespaceCount=100000',
+        ],
       },
     });
     onTeardown(() => e.teardown());
