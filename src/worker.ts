@@ -13,13 +13,19 @@ import { taskQueueOf, WORK_LANES, type WorkLane } from '../workflows/taskQueues'
 
 /**
  * The workflows bundled by `npm run build` (src/bin/bundleWorkflows.ts), next to the compiled code:
- * dist/workflow-bundle.js. Under tsx this path names no file and the worker bundles at start.
+ * dist/workflow-bundle.js, and dist/workflow-bundle.traced.js with the tracing interceptors built
+ * in (a bundle's interceptors are fixed when it is built). Under tsx these paths name no file and
+ * the worker bundles at start.
  */
-export const PREBUILT_WORKFLOW_BUNDLE = path.resolve(__dirname, '../workflow-bundle.js');
+export const PREBUILT_WORKFLOW_BUNDLES = {
+  plain: path.resolve(__dirname, '../workflow-bundle.js'),
+  traced: path.resolve(__dirname, '../workflow-bundle.traced.js'),
+};
 
 /** The prebuilt bundle when there is one, so a production worker starts without webpack. */
-function prebuiltWorkflows(): WorkerOptions['workflowBundle'] {
-  return fs.existsSync(PREBUILT_WORKFLOW_BUNDLE) ? { codePath: PREBUILT_WORKFLOW_BUNDLE } : undefined;
+function prebuiltWorkflows(traced: boolean): WorkerOptions['workflowBundle'] {
+  const codePath = PREBUILT_WORKFLOW_BUNDLES[traced ? 'traced' : 'plain'];
+  return fs.existsSync(codePath) ? { codePath } : undefined;
 }
 
 /** Activity slots of each lane in one worker process (README: configuration). */
@@ -35,8 +41,8 @@ export function laneSlots(config: Config): Record<WorkLane, number> {
 
 /**
  * The workflow side of tracing: spans for each run and each command it schedules, made in the
- * sandbox and handed out through a sink. A prebuilt bundle must be built with it
- * (`workflowInterceptorModules`) to be traced.
+ * sandbox and handed out through a sink. A given bundle must be built with it
+ * (`workflowInterceptorModules`) to be traced, as the build's traced bundle is.
  */
 export const TRACING_WORKFLOW_MODULES = [require.resolve('@temporalio/interceptors-opentelemetry/lib/workflow-interceptors')];
 
@@ -70,14 +76,14 @@ export class AimakeWorker {
     /** The base task queue (TEMPORAL_TASK_QUEUE); the lanes' queues are named after it. */
     taskQueue: string;
     deps: ActivityDeps;
-    /** Tests pass a bundle made once per run; otherwise the build's (PREBUILT_WORKFLOW_BUNDLE), else bundled now. */
+    /** Tests pass a bundle made once per run; otherwise the build's (PREBUILT_WORKFLOW_BUNDLES), else bundled now. */
     workflowBundle?: WorkerOptions['workflowBundle'];
     /** Started by the process (startTracing); null or absent: no interceptors at all. */
     tracing?: Tracing | null;
   }): Promise<AimakeWorker> {
     const activities = createActivities(opts.deps);
     const slots = laneSlots(opts.deps.config);
-    const workflowBundle = opts.workflowBundle ?? prebuiltWorkflows();
+    const workflowBundle = opts.workflowBundle ?? prebuiltWorkflows(Boolean(opts.tracing));
     const workers = await Promise.all(
       WORK_LANES.map((lane) =>
         Worker.create({

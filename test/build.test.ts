@@ -5,8 +5,9 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { call, registerUser } from './helpers/api';
 import { ARTICLE_ZH_EN, downloadedDuration, pollJob } from './helpers/generation';
-import { startTestStack, type TestStack } from './helpers/stack';
+import { eventually, startTestStack, type TestStack } from './helpers/stack';
 import { startWorkerProcess } from './helpers/workerProcess';
+import { startOtlpReceiver } from './helpers/otlpReceiver';
 
 const ROOT = path.resolve(__dirname, '..');
 // Plain node: nothing may load tsx into the built processes.
@@ -34,6 +35,24 @@ describe('the production build (npm run build, then plain node)', function () {
     if (worker?.exitCode === null) worker.kill('SIGKILL');
   });
 
+  async function textPodcast(token: string, title: string) {
+    const res = await call(stack.url, 'POST', '/v1/podcasts', {
+      token,
+      body: {
+        title,
+        sourceType: 'text',
+        sourceContent: ARTICLE_ZH_EN,
+        targetDuration: 60,
+        hostVoiceId: 'local-zh-female',
+        guestVoiceId: 'local-zh-male',
+      },
+    });
+    assert.equal(res.status, 202, JSON.stringify(res.body));
+    const { job } = await pollJob(stack, token, res.body.podcast.id);
+    assert.equal(job.status, 'completed', JSON.stringify(job));
+    return res.body.podcast.id as string;
+  }
+
   it('migrates: a database migrated from TypeScript is up to date for the build, and the other way round', () => {
     const migrate = spawnSync(process.execPath, [path.join(ROOT, 'dist/src/bin/migrate.js'), 'latest'], {
       cwd: ROOT,
@@ -57,22 +76,30 @@ describe('the production build (npm run build, then plain node)', function () {
     assert.ok(startSeconds < 60, `the built worker took ${startSeconds.toFixed(1)} s to start`);
 
     const { token } = await registerUser(stack, 'build');
-    const res = await call(stack.url, 'POST', '/v1/podcasts', {
-      token,
-      body: {
-        title: 'Built',
-        sourceType: 'text',
-        sourceContent: ARTICLE_ZH_EN,
-        targetDuration: 60,
-        hostVoiceId: 'local-zh-female',
-        guestVoiceId: 'local-zh-male',
-      },
-    });
-    assert.equal(res.status, 202, JSON.stringify(res.body));
-    const { job } = await pollJob(stack, token, res.body.podcast.id);
-    assert.equal(job.status, 'completed', JSON.stringify(job));
-    const podcast = (await call(stack.url, 'GET', `/v1/podcasts/${res.body.podcast.id}`, { token })).body;
+    const podcastId = await textPodcast(token, 'Built');
+    const podcast = (await call(stack.url, 'GET', `/v1/podcasts/${podcastId}`, { token })).body;
     const file = await downloadedDuration(stack.url + podcast.audioUrl, token, 'mp3');
     assert.ok(file.duration > 10 && Math.abs(file.duration - podcast.duration) < 0.5, `MP3 of ${file.duration} s for a podcast of ${podcast.duration} s`);
+  });
+
+  it('a traced built worker loads the traced bundle and exports its workflow runs over OTLP', async () => {
+    worker?.kill('SIGTERM');
+    const receiver = await startOtlpReceiver();
+    try {
+      const traced = await startWorkerProcess(stack, { ...PLAIN_NODE, OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url }, { built: true, untilRunning: true });
+      worker = traced;
+      assert.equal(traced.runningLog?.workflows, path.join(ROOT, 'dist/workflow-bundle.traced.js'));
+      const { token } = await registerUser(stack, 'build-traced');
+      await textPodcast(token, 'Built and traced');
+      // The worker exports every second; a run's span is made by the interceptors inside the bundle.
+      await eventually(
+        async () => receiver.spans.some((s) => s.name === 'RunWorkflow:podcastWorkflow' && s.service === 'aimake-worker') || undefined,
+        30_000,
+        'the built worker’s workflow span',
+      );
+      assert.ok(receiver.spans.some((s) => s.name === 'RunActivity:stitchPodcast' && s.service === 'aimake-worker'));
+    } finally {
+      await receiver.close();
+    }
   });
 });
