@@ -97,7 +97,7 @@ export async function speakToStorage(
         );
         // Checked before it is stored (reading the headers spawns nothing), then stored at once.
         const duration = await lineDuration(file, args.signal).catch(() => null);
-        const problem = spokenAudioProblem({ duration, text: args.text, language: args.language, speed: args.speed });
+        const problem = spokenAudioProblem({ duration, text: args.text, engine: args.voice.provider.name, language: args.language, speed: args.speed });
         if (duration !== null && !problem) {
           await storage.putFile(args.key, file, contentTypeOf(args.voice.format));
           return { duration, bytes: result.bytes, characters: result.characters, apiCost: result.apiCost };

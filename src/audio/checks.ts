@@ -1,4 +1,4 @@
-import { estimateSpeechSeconds } from '../sources/text';
+import { lineSeconds, speakingRateOf } from '../script/pace';
 
 /**
  * Is this plausibly the spoken text? Providers sometimes answer 200 with an empty body, a few
@@ -8,9 +8,10 @@ import { estimateSpeechSeconds } from '../sources/text';
  * what its text should take, or more than four times that plus 3 s.
  * Returns what is wrong, or null when the audio passes.
  */
-export function spokenAudioProblem(a: { duration: number | null; text: string; language: string; speed: number }): string | null {
+export function spokenAudioProblem(a: { duration: number | null; text: string; engine: string; language: string; speed: number }): string | null {
   if (a.duration === null || !Number.isFinite(a.duration)) return 'the audio does not decode';
-  const expected = estimateSpeechSeconds(a.text, a.language) / (a.speed > 0 ? a.speed : 1);
+  // The engine's typical pace (src/script/pace.ts); the bounds are wide enough for any voice of it.
+  const expected = lineSeconds(a.text, speakingRateOf(a.engine, a.language)) / (a.speed > 0 ? a.speed : 1);
   if (a.duration < 0.15 || a.duration < expected * 0.1) return `${a.duration.toFixed(2)} s of audio for text that takes about ${expected.toFixed(1)} s`;
   if (a.duration > expected * 4 + 3) return `${a.duration.toFixed(1)} s of audio for text that takes about ${expected.toFixed(1)} s`;
   return null;

@@ -1,12 +1,13 @@
 import { SpanKind } from '@opentelemetry/api';
 import type { Config } from '../config';
 import type { Voice } from '../models';
+import type { Engine } from '../script/pace';
 import { inSpan, tracingEnabled } from '../tracing';
 import { createOpenAiScriptLlm, type ScriptLlm } from './llm/openaiChat';
 import { createElevenLabsTts } from './tts/elevenlabs';
 import { createLocalTts, localVoiceFor } from './tts/local';
 import { createOpenAiTts, DEFAULT_STYLE_INSTRUCTIONS } from './tts/openai';
-import type { AudioFormat, ProviderName, TtsProvider } from './tts/types';
+import type { AudioFormat, TtsProvider } from './tts/types';
 
 /**
  * Every external engine behind one registry chosen by configuration. Without keys the product
@@ -117,24 +118,34 @@ export interface ResolvedVoice {
   format: AudioFormat;
 }
 
+/** The cloud engines this deployment has keys for. */
+export interface CloudEngines {
+  openai: boolean;
+  elevenlabs: boolean;
+}
+
+/**
+ * The one rule for who speaks a catalogue voice: its own provider when that is configured and
+ * knows the voice, else espeak-ng. The worker applies it (resolveVoice), and the API sizes
+ * reservations and estimates by it (src/services/estimates.ts).
+ */
+export function speakingEngine(voice: Pick<Voice, 'id' | 'provider'>, engines: CloudEngines): Engine {
+  if (voice.provider === 'openai' && engines.openai) return 'openai';
+  if (voice.provider === 'elevenlabs' && engines.elevenlabs && ELEVENLABS_VOICE_IDS[voice.id]) return 'elevenlabs';
+  return 'local';
+}
+
 /** Which engine speaks a catalogue voice, and under what name. */
 export function resolveVoice(providers: Providers, voice: Pick<Voice, 'id' | 'provider' | 'gender' | 'language'>, language: string): ResolvedVoice {
-  const gender = (['male', 'female', 'neutral'].includes(voice.gender ?? '') ? voice.gender : null) as 'male' | 'female' | 'neutral' | null;
-  const local = (): ResolvedVoice => ({
-    provider: providers.local,
-    providerVoice: localVoiceFor(language, gender),
-    renderedLocally: voice.provider !== 'local',
-    format: 'wav',
-  });
-  const name = voice.provider as ProviderName;
-  if (name === 'openai' && providers.openai) {
+  const engine = speakingEngine(voice, { openai: Boolean(providers.openai), elevenlabs: Boolean(providers.elevenlabs) });
+  if (engine === 'openai' && providers.openai) {
     return { provider: providers.openai, providerVoice: voice.id.replace(/^openai-/, ''), renderedLocally: false, format: 'mp3' };
   }
-  const elevenlabsVoice = ELEVENLABS_VOICE_IDS[voice.id];
-  if (name === 'elevenlabs' && providers.elevenlabs && elevenlabsVoice) {
-    return { provider: providers.elevenlabs, providerVoice: elevenlabsVoice, renderedLocally: false, format: 'mp3' };
+  if (engine === 'elevenlabs' && providers.elevenlabs) {
+    return { provider: providers.elevenlabs, providerVoice: ELEVENLABS_VOICE_IDS[voice.id]!, renderedLocally: false, format: 'mp3' };
   }
-  return local();
+  const gender = (['male', 'female', 'neutral'].includes(voice.gender ?? '') ? voice.gender : null) as 'male' | 'female' | 'neutral' | null;
+  return { provider: providers.local, providerVoice: localVoiceFor(language, gender), renderedLocally: voice.provider !== 'local', format: 'wav' };
 }
 
 /** True when a voice would be spoken by its own provider (false: rendered locally instead). */

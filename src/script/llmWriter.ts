@@ -2,7 +2,8 @@ import { z } from 'zod';
 import { BadJsonError, type JsonCompletionArgs, type ScriptLlm } from '../providers/llm/openaiChat';
 import { ProviderError } from '../providers/tts/types';
 import { speakableLine } from '../sources/markdown';
-import { chunkText, speakingRate } from '../sources/text';
+import { chunkText } from '../sources/text';
+import { languageClass, speakingRateOf } from './pace';
 import { foreignWritingSystem, languageName } from './language';
 
 /**
@@ -150,7 +151,7 @@ function alternating(lines: DraftLine[], language: string): DraftLine[] {
   for (const line of lines) {
     const last = turns[turns.length - 1];
     if (last && last.role === line.role) {
-      last.text = `${last.text}${/^(zh|ja|ko)/i.test(language) ? '' : ' '}${line.text}`;
+      last.text = `${last.text}${languageClass(language) === 'cjk' ? '' : ' '}${line.text}`;
       // A chapter that begins mid-turn begins with the turn.
       if (line.section && !last.section) last.section = line.section;
     } else turns.push({ ...line });
@@ -207,7 +208,7 @@ export async function writeLlmScript(
   req: ScriptRequest,
   opts: { resume?: ScriptProgress; onProgress?: (progress: ScriptProgress) => void; signal?: AbortSignal } = {},
 ): Promise<DraftLine[]> {
-  const rate = req.charsPerSecond ?? speakingRate(req.language);
+  const rate = req.charsPerSecond ?? speakingRateOf('openai', req.language).charsPerSecond;
   const system = systemPrompt(req);
   const linesFor = async (seconds: number, focus: string) => {
     const { lines } = await usableJson(

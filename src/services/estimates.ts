@@ -1,6 +1,7 @@
 import type { Knex } from 'knex';
 import type { Config } from '../config';
 import type { User, Voice } from '../models';
+import { speakingEngine } from '../providers';
 import { lineSeconds, speakingRateOf, type Engine, type SpeakingRate } from '../script/pace';
 
 /**
@@ -17,14 +18,12 @@ export interface Estimate {
   etaSeconds: number;
 }
 
-/** The engine that will speak a voice: its own provider when configured, else espeak-ng (as resolveVoice decides). */
-export function engineOf(config: Config, voice: Pick<Voice, 'provider'>): Engine {
-  if (voice.provider === 'openai' && config.OPENAI_API_KEY) return 'openai';
-  if (voice.provider === 'elevenlabs' && config.ELEVENLABS_API_KEY) return 'elevenlabs';
-  return 'local';
+/** The engine that will speak a voice here, by the worker's rule (speakingEngine). */
+export function engineOf(config: Config, voice: Pick<Voice, 'id' | 'provider'>): Engine {
+  return speakingEngine(voice, { openai: Boolean(config.OPENAI_API_KEY), elevenlabs: Boolean(config.ELEVENLABS_API_KEY) });
 }
 
-export function rateOf(config: Config, voice: Pick<Voice, 'provider'>, language: string): SpeakingRate {
+export function rateOf(config: Config, voice: Pick<Voice, 'id' | 'provider'>, language: string): SpeakingRate {
   return speakingRateOf(engineOf(config, voice), language, config.SPEAKING_RATES);
 }
 

@@ -9,8 +9,8 @@ import type { Logger } from '../logger';
 import type { Podcast, PodcastJob, PodcastStatus, PodcastWithJob, ScriptLine, SourceType, User, Voice } from '../models';
 import { writeLocalScript, type ScriptStyle } from '../script/localWriter';
 import { engineOf, estimateOf, etaOf, quotaRemaining, rateOf, type Estimate } from './estimates';
+import { lineSeconds, type ScriptPace } from '../script/pace';
 import type { Publication } from '../publishing/transcripts';
-import { estimateSpeechSeconds } from '../sources/text';
 import { jsonb } from '../db';
 import type { TemporalGateway } from '../temporal/client';
 import { approveScript, cancelPodcastRun, podcastWorkflowId, startPodcastRun } from '../temporal/jobs';
@@ -93,9 +93,14 @@ export class PodcastService {
   }
 
   /** Seconds this request may produce, as far as can be known before the source is read. */
-  private requestedSeconds(input: Pick<CreatePodcastInput, 'sourceType' | 'sourceContent' | 'targetDuration' | 'language'>) {
+  private requestedSeconds(input: Pick<CreatePodcastInput, 'sourceType' | 'sourceContent' | 'targetDuration'>, pace: ScriptPace) {
     if (input.sourceType !== 'text') return input.targetDuration;
-    return Math.max(1, Math.min(input.targetDuration, Math.ceil(estimateSpeechSeconds(input.sourceContent, input.language))));
+    return Math.max(1, Math.min(input.targetDuration, Math.ceil(lineSeconds(input.sourceContent, pace.guest))));
+  }
+
+  /** How fast the two voices will speak here (the rates that size scripts, estimates and reservations). */
+  private paceOf(voices: { host: Voice; guest: Voice }, language: string): ScriptPace {
+    return { host: rateOf(this.config, voices.host, language), guest: rateOf(this.config, voices.guest, language) };
   }
 
   /** The checks every podcast request passes, create or estimate: the source and the voices. */
@@ -123,7 +128,7 @@ export class PodcastService {
    */
   async estimate(user: User, input: CreatePodcastInput): Promise<Estimate> {
     const { host, guest } = await this.validateRequest(user, input);
-    const pace = { host: rateOf(this.config, host, input.language), guest: rateOf(this.config, guest, input.language) };
+    const pace = this.paceOf({ host, guest }, input.language);
     let seconds = input.targetDuration;
     let lines = Math.ceil(seconds / 8);
     if (!this.llmConfigured && input.sourceType === 'text') {
@@ -156,7 +161,7 @@ export class PodcastService {
 
   /** A new podcast and its first job, started; a replayed Idempotency-Key answers the first result. */
   async create(user: User, input: CreatePodcastInput, idempotencyKey: string | undefined): Promise<{ podcast: Podcast; job: PodcastJob }> {
-    await this.validateRequest(user, input);
+    const pace = this.paceOf(await this.validateRequest(user, input), input.language);
     const scope = { userId: user.id, endpoint: 'POST /v1/podcasts', key: idempotencyKey, body: input };
     let result;
     try {
@@ -179,7 +184,7 @@ export class PodcastService {
           .returning('*');
         if (!podcast) throw new Error('insert returned no podcast');
         const job = await openJob(trx, podcast.id);
-        await reserveQuota(trx, { userId: user.id, jobKey: podcastJobKey(job.id), seconds: this.requestedSeconds(input) });
+        await reserveQuota(trx, { userId: user.id, jobKey: podcastJobKey(job.id), seconds: this.requestedSeconds(input, pace) });
         return { podcast, job };
       });
     } catch (err) {
@@ -264,9 +269,13 @@ export class PodcastService {
     // After an edit only new lines are spoken and charged: reserve for the lines whose words the
     // podcast's current audio does not have (the job sizes the reservation exactly once it starts).
     const spokenBefore = p.status === 'completed' ? new Set((await this.currentAudioText(p))?.split('\n') ?? []) : new Set<string>();
+    const voices: Voice[] = await this.knex('voices').whereIn('id', [p.host_voice_id ?? '', p.guest_voice_id ?? '']);
+    // A voice gone from the catalogue is spoken by espeak-ng, as the worker would.
+    const voiceOf = (id: string): Voice => voices.find((v) => v.id === id) ?? ({ id, provider: 'local' } as Voice);
+    const pace = this.paceOf({ host: voiceOf(p.host_voice_id ?? ''), guest: voiceOf(p.guest_voice_id ?? '') }, p.language);
     const seconds = script?.length
-      ? Math.max(1, Math.ceil(script.filter((l) => !spokenBefore.has(l.text)).reduce((s, l) => s + estimateSpeechSeconds(l.text, p.language), 0)))
-      : this.requestedSeconds({ sourceType: p.source_type, sourceContent: p.source_content, targetDuration: p.target_duration, language: p.language });
+      ? Math.max(1, Math.ceil(script.filter((l) => !spokenBefore.has(l.text)).reduce((s, l) => s + lineSeconds(l.text, pace[l.role]), 0)))
+      : this.requestedSeconds({ sourceType: p.source_type, sourceContent: p.source_content, targetDuration: p.target_duration }, pace);
     let job: PodcastJob;
     try {
       job = await this.knex.transaction(async (trx) => {

@@ -255,21 +255,3 @@ export function chunkSpans(text: string, maxChars: number, language?: string): T
 export function chunkText(text: string, maxChars: number, language?: string): string[] {
   return chunkSpans(text, maxChars, language).map((s) => text.slice(s.start, s.end));
 }
-
-// ---------------------------------------------------------------------------
-// Speech length
-
-const CJK_LANGUAGE = /^(zh|zho|ja|jpn|ko|kor|cmn|yue|wuu)(?:$|[-_])/i;
-
-/** Characters per second of ordinary speech for a BCP 47 language tag. */
-export function speakingRate(language: string): number {
-  // CJK ~ 270 characters/min; English ~150 wpm at ~6 characters per word incl. space.
-  return CJK_LANGUAGE.test(language.trim()) ? 4.5 : 15;
-}
-
-/** Rough spoken duration in seconds: characters (whitespace runs count once) / rate. */
-export function estimateSpeechSeconds(text: string, language: string): number {
-  const compact = text.replace(/\s+/g, ' ').trim();
-  if (compact === '') return 0;
-  return [...compact].length / speakingRate(language);
-}

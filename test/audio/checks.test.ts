@@ -2,8 +2,8 @@ import assert from 'node:assert/strict';
 import { spokenAudioProblem, stitchedAudioProblem } from '../../src/audio/checks';
 
 describe('the check of a spoken line', () => {
-  const text = 'A sentence that takes about three seconds to say aloud.'; // 55 characters: ~3.7 s in English
-  const check = (duration: number | null, speed = 1, language = 'en-US') => spokenAudioProblem({ duration, text, language, speed });
+  const text = 'A sentence that takes about four seconds to say aloud.'; // 54 characters: ~4 s for a cloud voice in English
+  const check = (duration: number | null, speed = 1, language = 'en-US') => spokenAudioProblem({ duration, text, engine: 'openai', language, speed });
 
   it('passes speech of a plausible length, fast or slow voices alike', () => {
     for (const d of [1.2, 3.7, 8]) assert.equal(check(d), null, `${d} s`);
@@ -13,15 +13,17 @@ describe('the check of a spoken line', () => {
   it('refuses audio that does not decode, a sliver, or ten times the expected length', () => {
     assert.match(check(null)!, /does not decode/);
     assert.match(check(0.05)!, /0\.05 s/);
-    assert.match(check(0.3)!, /about 3\.7 s/);
+    assert.match(check(0.3)!, /about 3\.9 s/);
     assert.match(check(37)!, /37\.0 s/);
   });
 
   it('judges Chinese by its own speaking rate', () => {
     // 20 characters of Mandarin take about 4.4 s.
     const zh = '人工智能正在改变我们制作音频内容的方式。';
-    assert.equal(spokenAudioProblem({ duration: 4, text: zh, language: 'zh-CN', speed: 1 }), null);
-    assert.notEqual(spokenAudioProblem({ duration: 0.2, text: zh, language: 'zh-CN', speed: 1 }), null);
+    for (const engine of ['local', 'openai', 'elevenlabs']) {
+      assert.equal(spokenAudioProblem({ duration: 4, text: zh, engine, language: 'zh-CN', speed: 1 }), null, engine);
+      assert.notEqual(spokenAudioProblem({ duration: 0.2, text: zh, engine, language: 'zh-CN', speed: 1 }), null, engine);
+    }
   });
 });
 

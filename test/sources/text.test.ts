@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { chunkText, estimateSpeechSeconds, normaliseText, sentenceSpans, speakingRate, splitSentences } from '../../src/sources/text';
+import { chunkText, normaliseText, sentenceSpans, splitSentences } from '../../src/sources/text';
 
 /** Asserts that `pieces`, in order, make up `text` with only whitespace between/around them. */
 function assertReassembles(text: string, pieces: string[]): void {
@@ -202,20 +202,6 @@ describe('sources/text', () => {
         assert.equal(chunks.join('').replace(/\s/g, ''), text.replace(/\s/g, ''));
       }
       assert.ok(nonTrivial > 200, 'the generator should exercise real splitting');
-    });
-  });
-
-  describe('speech rate', () => {
-    it('uses ~4.5 chars/s for CJK tags and ~15 for others', () => {
-      for (const tag of ['zh', 'zh-CN', 'zh_Hant', 'ja-JP', 'ko', 'ZH-tw']) assert.equal(speakingRate(tag), 4.5, tag);
-      for (const tag of ['en', 'en-US', 'fr', 'de-DE', 'zulu', '']) assert.equal(speakingRate(tag), 15, tag);
-    });
-
-    it('estimates seconds as characters over rate', () => {
-      assert.equal(estimateSpeechSeconds('一二三四五六七八九', 'zh'), 2);
-      assert.equal(estimateSpeechSeconds('abcde  fghij\n\nklm', 'en'), 1); // 15 chars, whitespace run counts once
-      assert.equal(estimateSpeechSeconds('😀😀😀', 'zh'), 3 / 4.5);
-      assert.equal(estimateSpeechSeconds('   ', 'en'), 0);
     });
   });
 });
