@@ -15,7 +15,7 @@ import { call, registerUser } from '../test/helpers/api';
 import { downloadedDuration, longArticle, pollJob } from '../test/helpers/generation';
 import { startTestStack } from '../test/helpers/stack';
 import { installTestRuntime } from '../test/helpers/temporal';
-import { runTeardown } from '../test/helpers/teardown';
+import { runBench } from './run';
 
 const TARGETS = (process.env.LENGTH_TARGETS ?? '300,1800,7200').split(',').map(Number);
 const LANGUAGES = (process.env.LENGTH_LANGUAGES ?? 'en,zh').split(',') as Array<'en' | 'zh'>;
@@ -62,14 +62,4 @@ async function main() {
   }
 }
 
-main().then(
-  async () => {
-    await runTeardown();
-    process.exit(0);
-  },
-  async (err: unknown) => {
-    console.error('bench failed:', err);
-    await runTeardown();
-    process.exit(1);
-  },
-);
+runBench(main);

@@ -17,7 +17,7 @@ import { startFakeOpenAi } from '../test/fakes/openaiServer';
 import { call, registerUser } from '../test/helpers/api';
 import { startTestStack } from '../test/helpers/stack';
 import { installTestRuntime } from '../test/helpers/temporal';
-import { runTeardown } from '../test/helpers/teardown';
+import { runBench } from './run';
 
 interface Scenario {
   users: number;
@@ -108,14 +108,4 @@ async function run({ users: USERS, podcasts: PODCASTS, lines: LINES, cap: CAP }:
   return { row, firsts: `${USERS} × ${PODCASTS} × ${LINES}: first podcast of each user done at (s): ${firsts.map(f1).join(', ')}` };
 }
 
-main().then(
-  async () => {
-    await runTeardown();
-    process.exit(0);
-  },
-  async (err: unknown) => {
-    console.error('bench failed:', err);
-    await runTeardown();
-    process.exit(1);
-  },
-);
+runBench(main);

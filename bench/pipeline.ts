@@ -22,7 +22,8 @@ import { startFakeOpenAi, type FakeOpenAi } from '../test/fakes/openaiServer';
 import { call, registerUser } from '../test/helpers/api';
 import { startTestStack, type TestStack } from '../test/helpers/stack';
 import { installTestRuntime } from '../test/helpers/temporal';
-import { onTeardown, runTeardown } from '../test/helpers/teardown';
+import { onTeardown } from '../test/helpers/teardown';
+import { runBench } from './run';
 
 const TTS_LATENCY_MS = 200;
 const CONCURRENCY = 8;
@@ -460,20 +461,4 @@ async function main() {
   console.log(md);
 }
 
-let exiting = false;
-async function finish(code: number) {
-  if (exiting) return;
-  exiting = true;
-  await runTeardown(); // the Temporal dev server, the bench databases, storage folders, the fake
-  process.exit(code);
-}
-
-process.once('SIGINT', () => void finish(130));
-process.once('SIGTERM', () => void finish(143));
-main().then(
-  () => finish(0),
-  (err: unknown) => {
-    console.error('bench failed:', err);
-    return finish(1);
-  },
-);
+runBench(main);

@@ -22,7 +22,8 @@ import autocannon from 'autocannon';
 import { stopProcess } from '../src/processes';
 import { call } from '../test/helpers/api';
 import { testDatabase } from '../test/helpers/db';
-import { onTeardown, runTeardown } from '../test/helpers/teardown';
+import { onTeardown } from '../test/helpers/teardown';
+import { runBench } from './run';
 
 const ROOT = path.resolve(__dirname, '..');
 const CONNECTIONS = 32;
@@ -208,20 +209,4 @@ async function main() {
   if (profDir) console.log(`\nboth servers' CPU profiles are written to ${profDir} when it stops`);
 }
 
-let exiting = false;
-async function finish(code: number) {
-  if (exiting) return;
-  exiting = true;
-  await runTeardown(); // the two servers, the bench database, the data folder
-  process.exit(code);
-}
-
-process.once('SIGINT', () => void finish(130));
-process.once('SIGTERM', () => void finish(143));
-main().then(
-  () => finish(0),
-  (err: unknown) => {
-    console.error('bench failed:', err);
-    return finish(1);
-  },
-);
+runBench(main);
