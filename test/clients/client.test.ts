@@ -63,8 +63,9 @@ describe('the typed TypeScript client (clients/typescript)', function () {
       assert.equal(job.progress, 100);
       assertMonotonicProgress(seen);
       assert.deepEqual(seen.at(-1), job);
-      // Each state is reported once, and every poll after the first asks only for a change.
-      assert.equal(new Set(seen.map((j) => JSON.stringify(j))).size, seen.length);
+      // Only changes are reported (a state may recur later: an ETA can rise again), and every poll
+      // after the first asks only for a change.
+      for (let i = 1; i < seen.length; i++) assert.notDeepEqual(seen[i], seen[i - 1], `state ${i} repeats the one before`);
       assert.ok(sent.length >= 2);
       assert.equal(sent[0]!.ifNoneMatch, null);
       for (const s of sent.slice(1)) assert.ok(s.ifNoneMatch, 'later polls send If-None-Match');

@@ -55,7 +55,8 @@ describe('chaos: workers killed over and over against a capped, failing provider
   };
 
   before(async () => {
-    openai = await startFakeOpenAi({ latencyMs: 300, maxConcurrentSpeech: 4, speechFaultRate: 0.3, seed: 9 });
+    // Slow enough that buying the lines spans several kills however fast the machine starts workers.
+    openai = await startFakeOpenAi({ latencyMs: 600, maxConcurrentSpeech: 4, speechFaultRate: 0.3, seed: 9 });
     // Every script's lines are unique across the run, so the fake's log tells which line was bought.
     openai.setChatHandler(() => {
       const n = ++scripts;
@@ -131,7 +132,7 @@ describe('chaos: workers killed over and over against a capped, failing provider
       while (!done) {
         await pause(KILL_EVERY_MS);
         await replacement;
-        if (!done) await pause(BOTH_RUNNING_MS - (Date.now() - Math.max(...runningSince)));
+        if (!done) await pause(Math.max(0, BOTH_RUNNING_MS - (Date.now() - Math.max(...runningSince))));
         if (done) return;
         const slot = runningSince[0]! <= runningSince[1]! ? 0 : 1;
         await kill(live[slot]!);
