@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
@@ -33,8 +33,14 @@ async function isolatedEnv() {
   };
 }
 
+/**
+ * The README's commands must work on the machine's own Node (20 on ours) while CI runs the suite
+ * on Node 24: .ci/run names that Node in AIMAKE_MACHINE_NODE.
+ */
+const NODE = process.env.AIMAKE_MACHINE_NODE || process.execPath;
+
 function run(script: string, args: string[], env: NodeJS.ProcessEnv) {
-  const child = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'src/bin', script), ...args], {
+  const child = spawn(NODE, ['--import', 'tsx', path.join(ROOT, 'src/bin', script), ...args], {
     cwd: ROOT,
     env,
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -50,6 +56,11 @@ const exited = (child: ChildProcess) =>
 
 describe('process entry points', function () {
   this.timeout(180_000);
+
+  before(function () {
+    const version = spawnSync(NODE, ['--version'], { encoding: 'utf8' }).stdout.trim();
+    this.test!.parent!.title += ` (on Node ${version})`;
+  });
 
   it('npm run dev: serves /readyz and the Temporal UI, then stops every child on Ctrl-C', async () => {
     const env = await isolatedEnv();
