@@ -1,0 +1,70 @@
+// The voice catalogue: English and Chinese names, language, gender, premium badge, a preview.
+import { useRef, useState } from 'preact/hooks';
+import { api, must } from '../api';
+import { useLoad } from '../hooks';
+import { useI18n, type Key } from '../i18n';
+import type { List, Voice } from '../types';
+
+const GENDER_KEYS: Record<string, Key> = { female: 'female', male: 'male', neutral: 'neutral' };
+
+export function useVoices() {
+  return useLoad(() => must<List<Voice>>(api.GET('/v1/voices')).then((l) => l.items), []);
+}
+
+export function voiceLabel(v: Voice) {
+  return v.nameZh ? `${v.name} · ${v.nameZh}` : v.name;
+}
+
+export function VoicesPage() {
+  const { t } = useI18n();
+  const voices = useVoices();
+  const player = useRef<HTMLAudioElement>(null);
+  const [playing, setPlaying] = useState('');
+  const [error, setError] = useState('');
+
+  const play = (v: Voice) => {
+    const audio = player.current;
+    if (!audio || !v.previewUrl) return;
+    setError('');
+    audio.src = v.previewUrl;
+    setPlaying(v.id);
+    audio.play().catch((err: unknown) => setError(String(err)));
+  };
+
+  return (
+    <section class="card">
+      <h1>{t('voices')}</h1>
+      {voices.error && (
+        <p role="alert" class="error">
+          {voices.error}
+        </p>
+      )}
+      {error && (
+        <p role="alert" class="error">
+          {error}
+        </p>
+      )}
+      <audio ref={player} controls class={playing ? 'preview' : 'hidden'} onEnded={() => setPlaying('')} />
+      <ul class="voices">
+        {voices.data?.map((v) => (
+          <li key={v.id} class="voice">
+            {v.avatarUrl && <img src={v.avatarUrl} alt="" width={40} height={40} />}
+            <div>
+              <strong>{v.name}</strong> {v.nameZh && <span lang="zh-CN">{v.nameZh}</span>} {v.isPremium && <span class="badge">{t('premium')}</span>}
+              <div class="muted">
+                {v.language} · {v.gender ? t(GENDER_KEYS[v.gender] ?? 'neutral') : '—'} · {v.provider}
+              </div>
+            </div>
+            {v.previewUrl ? (
+              <button type="button" onClick={() => play(v)} aria-pressed={playing === v.id} aria-label={`${t('playPreview')}: ${v.name}`}>
+                ▶ {t('playPreview')}
+              </button>
+            ) : (
+              <span class="muted">{t('noPreview')}</span>
+            )}
+          </li>
+        ))}
+      </ul>
+    </section>
+  );
+}
