@@ -58,6 +58,9 @@ const EnvSchema = z.object({
   WORKER_MAX_MEDIA_ACTIVITIES: z.coerce.number().int().min(1).max(1000).default(os.availableParallelism()),
   WORKER_MAX_OPERATION_ACTIVITIES: z.coerce.number().int().min(1).max(1000).default(8),
 
+  // The web studio's build (npm run build:web), served at /studio/; without it /studio/ answers 503.
+  STUDIO_DIR: z.string().default(path.join(ROOT, 'web', 'dist')),
+
   BODY_LIMIT: z.string().default('1mb'),
   SESSION_TTL_DAYS: z.coerce.number().int().min(1).max(365).default(30),
   // How long an API process may keep a session it looked up; it forgets it at once when the

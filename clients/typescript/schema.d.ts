@@ -187,6 +187,91 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/studio/register": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Create an account and sign the studio in with a session cookie */
+        post: operations["studioRegister"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/studio/login": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Sign the studio in with email and password (a session cookie) */
+        post: operations["studioLogin"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/studio/session": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The studio's signed-in user and CSRF token, from the session cookie */
+        get: operations["getStudioSession"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/studio/logout": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Revoke the studio's session and clear its cookie */
+        post: operations["studioLogout"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/studio/config": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** What the studio offers on this server: the configured OAuth providers */
+        get: operations["getStudioConfig"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/api-keys": {
         parameters: {
             query?: never;
@@ -795,6 +880,15 @@ export interface components {
             email: string;
             password: string;
         };
+        StudioRegisterRequest: {
+            email: string;
+            password: string;
+            name?: string;
+        };
+        StudioLoginRequest: {
+            email: string;
+            password: string;
+        };
         CreateApiKeyRequest: {
             name: string;
             /**
@@ -1229,7 +1323,9 @@ export interface operations {
     };
     signInWithGoogle: {
         parameters: {
-            query?: never;
+            query?: {
+                client?: "studio";
+            };
             header?: never;
             path?: never;
             cookie?: never;
@@ -1242,6 +1338,15 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content?: never;
+            };
+            /** @description Invalid input (details name the fields) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
             };
             /** @description Google sign-in is not configured on this server */
             404: {
@@ -1298,6 +1403,13 @@ export interface operations {
                     };
                 };
             };
+            /** @description A sign-in started by the web studio: signed in by its session cookie, back to /studio/ */
+            302: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
             /** @description Missing code, or a state that is unknown, expired or already used */
             400: {
                 headers: {
@@ -1347,7 +1459,9 @@ export interface operations {
     };
     signInWithGitHub: {
         parameters: {
-            query?: never;
+            query?: {
+                client?: "studio";
+            };
             header?: never;
             path?: never;
             cookie?: never;
@@ -1360,6 +1474,15 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content?: never;
+            };
+            /** @description Invalid input (details name the fields) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
             };
             /** @description GitHub sign-in is not configured on this server */
             404: {
@@ -1416,6 +1539,13 @@ export interface operations {
                     };
                 };
             };
+            /** @description A sign-in started by the web studio: signed in by its session cookie, back to /studio/ */
+            302: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
             /** @description Missing code, or a state that is unknown, expired or already used */
             400: {
                 headers: {
@@ -1450,6 +1580,237 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    studioRegister: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["StudioRegisterRequest"];
+            };
+        };
+        responses: {
+            /** @description Registered; the session is in the aimake_session cookie */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        user: {
+                            /** Format: uuid */
+                            id: string;
+                            email: string;
+                            name: string | null;
+                            avatarUrl: string | null;
+                            /** @enum {string} */
+                            plan: "free" | "pro" | "team";
+                            isVerified: boolean;
+                            createdAt: string;
+                        };
+                        /** @description Send as X-CSRF-Token on every request other than GET, HEAD and OPTIONS */
+                        csrfToken: string;
+                    };
+                };
+            };
+            /** @description Invalid input (details name the fields) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    studioLogin: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["StudioLoginRequest"];
+            };
+        };
+        responses: {
+            /** @description Signed in; the session is in the aimake_session cookie */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        user: {
+                            /** Format: uuid */
+                            id: string;
+                            email: string;
+                            name: string | null;
+                            avatarUrl: string | null;
+                            /** @enum {string} */
+                            plan: "free" | "pro" | "team";
+                            isVerified: boolean;
+                            createdAt: string;
+                        };
+                        /** @description Send as X-CSRF-Token on every request other than GET, HEAD and OPTIONS */
+                        csrfToken: string;
+                    };
+                };
+            };
+            /** @description Invalid input (details name the fields) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    getStudioSession: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The cookie holds a live session */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        user: {
+                            /** Format: uuid */
+                            id: string;
+                            email: string;
+                            name: string | null;
+                            avatarUrl: string | null;
+                            /** @enum {string} */
+                            plan: "free" | "pro" | "team";
+                            isVerified: boolean;
+                            createdAt: string;
+                        };
+                        /** @description Send as X-CSRF-Token on every request other than GET, HEAD and OPTIONS */
+                        csrfToken: string;
+                    };
+                };
+            };
+            /** @description Not signed in, or an invalid token or key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    studioLogout: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Signed out */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Not signed in, or an invalid token or key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    getStudioConfig: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Studio settings */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        oauthProviders: ("google" | "github")[];
+                    };
                 };
             };
             /** @description Error */

@@ -44,6 +44,9 @@ import { StreamSlots } from './streamSlots';
 import { loggedPath } from './request';
 import { errorBody } from './errors';
 import { docsRoutes } from './docs';
+import { studioFiles } from './studio';
+import { studioRoutes } from './routes/studio';
+import { OAuthService } from '../services/oauth';
 
 export interface ApiDeps {
   config: Config;
@@ -86,10 +89,13 @@ export function createApi(deps: ApiDeps) {
   const jobChanges = JobChanges.onDatabaseOf(knex, logger);
   const limits = new RateLimits(knex, { maxKeyLimit: API_KEY_RATE_LIMIT.max, userCreatesPerMin: config.USER_CREATE_LIMIT_PER_MIN });
 
+  const oauth = new OAuthService(knex, accounts, config, logger);
+
   const specs: RouteSpec<any, any, any>[] = [
     ...healthRoutes({ knex, temporal: deps.temporal, metrics }),
     ...accountRoutes(accounts),
-    ...oauthRoutes({ knex, accounts, config, logger }),
+    ...oauthRoutes({ oauth, config }),
+    ...studioRoutes({ accounts, oauth, config }),
     ...apiKeyRoutes(apiKeys),
     ...voiceRoutes(knex, { openai: Boolean(config.OPENAI_API_KEY), elevenlabs: Boolean(config.ELEVENLABS_API_KEY) }),
     ...podcastRoutes({
@@ -157,6 +163,7 @@ export function createApi(deps: ApiDeps) {
   // The Stripe webhook is verified on the exact bytes sent, so the JSON parser stays off its path.
   app.use(keepRawBody());
   app.use(bodyParser({ enableTypes: ['json'], jsonLimit: config.BODY_LIMIT, encoding: 'utf-8' }));
+  app.use(studioFiles(config.STUDIO_DIR));
   app.use(router.routes());
   app.use(answerOtherMethods(specs));
 

@@ -5,6 +5,7 @@ import { AppError, forbidden } from '../errors';
 import { ERROR_CODES } from './errors';
 import type { AuthContext as SessionAuthContext } from '../services/accounts';
 import type { ApiKeyGrant } from '../services/apiKeys';
+import { SESSION_COOKIE } from './studio';
 
 /**
  * A route is declared once, with the schemas of its inputs: the same declaration validates
@@ -15,6 +16,8 @@ export type AuthMode = 'none' | 'required' | 'optional';
 /** The caller; `apiKey` is set when an API key, not a session, authenticated the request. */
 export interface AuthContext extends SessionAuthContext {
   apiKey?: ApiKeyGrant;
+  /** The session token when the studio's cookie (not a header) authenticated the request. */
+  cookieToken?: string;
 }
 
 export interface RouteInput<B, Q, P> {
@@ -230,6 +233,13 @@ export function openApiDocument(specs: RouteSpec<any, any, any>[], info: { versi
       securitySchemes: {
         bearer: { type: 'http', scheme: 'bearer', description: 'A session token from login/register, or an API key (ak_…)' },
         apiKey: { type: 'apiKey', in: 'header', name: 'X-API-Key', description: 'An API key (ak_…)' },
+        cookie: {
+          type: 'apiKey',
+          in: 'cookie',
+          name: SESSION_COOKIE,
+          description:
+            'The web studio session (POST /v1/studio/login), used when neither header is sent; methods other than GET, HEAD and OPTIONS also need X-CSRF-Token',
+        },
       },
       schemas,
     },
@@ -237,4 +247,4 @@ export function openApiDocument(specs: RouteSpec<any, any, any>[], info: { versi
   };
 }
 
-const SIGNED_IN = [{ bearer: [] }, { apiKey: [] }];
+const SIGNED_IN = [{ bearer: [] }, { apiKey: [] }, { cookie: [] }];

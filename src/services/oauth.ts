@@ -27,6 +27,12 @@ export type OAuthProvider = (typeof OAUTH_PROVIDERS)[number];
 
 export const PROVIDER_LABEL: Record<OAuthProvider, string> = { google: 'Google', github: 'GitHub' };
 
+/** Who started a sign-in: an API client (the callback answers the token) or the web studio (a cookie). */
+export type OAuthClient = 'api' | 'studio';
+// Marks a studio sign-in's state. The state is stored as a hash and must match the browser's
+// cookie, so the mark cannot be added or removed on the way through the provider.
+const STUDIO_STATE_SUFFIX = '.studio';
+
 const STATE_TTL_MINUTES = 10;
 // A person is waiting in a browser: give up on a silent provider well before the browser does.
 const PROVIDER_TIMEOUT_MS = 15_000;
@@ -107,6 +113,11 @@ export class OAuthService {
     }
   }
 
+  /** The providers this server offers, in a fixed order. */
+  configured(): OAuthProvider[] {
+    return OAUTH_PROVIDERS.filter((p) => this.providers.has(p));
+  }
+
   private setup(provider: OAuthProvider): ProviderSetup {
     const setup = this.providers.get(provider);
     if (!setup) throw new AppError('NOT_FOUND', `${PROVIDER_LABEL[provider]} sign-in is not configured`);
@@ -114,9 +125,9 @@ export class OAuthService {
   }
 
   /** Step 1: remember a fresh state and PKCE verifier, and say where to send the browser. */
-  async authorizationUrl(provider: OAuthProvider): Promise<URL> {
+  async authorizationUrl(provider: OAuthProvider, client: OAuthClient = 'api'): Promise<URL> {
     const setup = this.setup(provider);
-    const state = generateState();
+    const state = generateState() + (client === 'studio' ? STUDIO_STATE_SUFFIX : '');
     const verifier = generateCodeVerifier();
     // Abandoned sign-ins are swept here, so the table stays as small as the sign-ins in flight.
     await this.knex('oauth_states')
@@ -126,9 +137,9 @@ export class OAuthService {
     return setup.client.createAuthorizationURLWithPKCE(setup.authorizeUrl, state, CodeChallengeMethod.S256, verifier, setup.scopes);
   }
 
-  /** Step 2: the browser is back with a code. Exchanges it, reads the profile, signs in. */
   /**
-   * Step 2. `browserState` is the state this browser was given at step 1 (a cookie): a callback
+   * Step 2: the browser is back with a code. Exchanges it, reads the profile, signs in, and says
+   * which client started the sign-in. `browserState` is the state this browser was given at step 1 (a cookie): a callback
    * carrying any other state was started elsewhere, e.g. a link that would sign the victim into an
    * attacker's account (login CSRF).
    */
@@ -148,7 +159,8 @@ export class OAuthService {
     const accessToken = await this.exchange(provider, setup, callback.code, pending.codeVerifier);
     const profile = await setup.profile(accessToken);
     const user = await this.resolveUser(provider, profile);
-    return this.accounts.signInAuthenticated(user, meta);
+    const client: OAuthClient = callback.state.endsWith(STUDIO_STATE_SUFFIX) ? 'studio' : 'api';
+    return { ...(await this.accounts.signInAuthenticated(user, meta)), client };
   }
 
   /**

@@ -40,8 +40,8 @@ describe('OAuth sign-in (Google, GitHub)', function () {
   const browserCookies = new Map<string, string>();
 
   /** Step 1 in a browser: the API's redirect to the provider, and the state cookie it sets. */
-  async function begin(provider: Provider, base = api.url): Promise<URL> {
-    const start = await call(base, 'GET', `/v1/auth/oauth/${provider}`);
+  async function begin(provider: Provider, base = api.url, client?: 'studio'): Promise<URL> {
+    const start = await call(base, 'GET', `/v1/auth/oauth/${provider}${client ? `?client=${client}` : ''}`);
     assert.equal(start.status, 302, JSON.stringify(start.body));
     assert.equal(start.headers.get('cache-control'), 'no-store');
     const setCookie = start.headers.get('set-cookie') ?? '';
@@ -52,8 +52,8 @@ describe('OAuth sign-in (Google, GitHub)', function () {
   }
 
   /** The API's redirect, followed to the fake provider, which sends the browser back with a code. */
-  async function authorize(provider: Provider, base = api.url): Promise<{ authorizeUrl: URL; back: URL }> {
-    const authorizeUrl = await begin(provider, base);
+  async function authorize(provider: Provider, base = api.url, client?: 'studio'): Promise<{ authorizeUrl: URL; back: URL }> {
+    const authorizeUrl = await begin(provider, base, client);
     const atProvider = await fetch(authorizeUrl, { redirect: 'manual' });
     assert.equal(atProvider.status, 302, await atProvider.text());
     const back = new URL(atProvider.headers.get('location')!);
@@ -401,6 +401,45 @@ describe('OAuth sign-in (Google, GitHub)', function () {
     // A client id without its secret is refused at start, not at the first sign-in.
     const config = loadConfig({ ...process.env, ...fake.env, GOOGLE_CLIENT_SECRET: '' });
     assert.throws(() => new OAuthService(api.knex, {} as Accounts, config, createLogger('silent')), /GOOGLE_CLIENT_SECRET/);
+  });
+
+  it('started by the web studio (?client=studio), the callback sets the session cookie and sends the browser to /studio/', async () => {
+    const sub = googleSub();
+    const email = uniqueEmail('studio-google');
+    googleAs({ sub, email, email_verified: true, name: 'Studio Person' });
+    const { back } = await authorize('google', api.url, 'studio');
+    const res = await callback('google', back.search);
+    assert.equal(res.status, 302, JSON.stringify(res.body));
+    assert.equal(res.headers.get('location'), '/studio/');
+    assert.equal(res.headers.get('cache-control'), 'no-store');
+    const setCookie = res.headers.getSetCookie().find((c) => c.startsWith('aimake_session='));
+    assert.ok(setCookie, JSON.stringify(res.headers.getSetCookie()));
+    assert.match(setCookie, /^aimake_session=st_[\w-]{40,}; Path=\/; Max-Age=\d+; HttpOnly; SameSite=Strict$/);
+    const cookie = setCookie.split(';')[0]!;
+    assert.ok(!String(res.body).includes(cookie.slice('aimake_session='.length)), 'the token is not in the body');
+
+    const session = await call(api.url, 'GET', '/v1/studio/session', { headers: { cookie } });
+    assert.equal(session.status, 200, JSON.stringify(session.body));
+    assert.equal(session.body.user.email, email);
+    assert.equal((await api.knex('users').where({ id: session.body.user.id }).first())!.google_id, sub);
+
+    // The mark cannot be put on an API sign-in's state on the way back: that state is unknown.
+    googleAs({ sub, email, email_verified: true });
+    const plain = await authorize('google');
+    const forged = new URLSearchParams(plain.back.search);
+    forged.set('state', `${forged.get('state')}.studio`);
+    const cookieOfPlain = browserCookies.get(plain.back.searchParams.get('state')!)!;
+    const refused = await call(api.url, 'GET', `/v1/auth/oauth/google/callback?${forged.toString()}`, {
+      headers: { cookie: `${cookieOfPlain}.studio` },
+    });
+    assertError(refused, 400, 'VALIDATION_FAILED', /state/);
+    // Without ?client=studio the answer is the API's, as before.
+    const api1 = await callback('google', plain.back.search);
+    assert.equal(api1.status, 200, JSON.stringify(api1.body));
+    assert.match(api1.body.token, /^st_/);
+    assert.equal(api1.headers.getSetCookie().filter((c) => c.startsWith('aimake_session=')).length, 0);
+
+    assertError(await call(api.url, 'GET', '/v1/auth/oauth/google?client=mobile'), 400, 'VALIDATION_FAILED');
   });
 
   it('documents the OAuth routes in /openapi.json', async () => {

@@ -62,9 +62,11 @@ describe('OpenAPI document', function () {
     }
     assert.equal(new Set(ids).size, ids.length, 'duplicate operationIds');
     assert.ok(ids.includes('createPodcast') && ids.includes('getPodcastJob') && ids.includes('listVoices'));
-    assert.deepEqual(Object.keys(spec.components.securitySchemes).sort(), ['apiKey', 'bearer']);
+    assert.deepEqual(Object.keys(spec.components.securitySchemes).sort(), ['apiKey', 'bearer', 'cookie']);
     assert.deepEqual(spec.components.securitySchemes.apiKey, { type: 'apiKey', in: 'header', name: 'X-API-Key', description: 'An API key (ak_…)' });
-    assert.deepEqual(spec.paths['/v1/podcasts'].post.security, [{ bearer: [] }, { apiKey: [] }]);
+    // The web studio's session cookie (src/api/studio.ts) is the third way in.
+    assert.equal(spec.components.securitySchemes.cookie.in, 'cookie');
+    assert.deepEqual(spec.paths['/v1/podcasts'].post.security, [{ bearer: [] }, { apiKey: [] }, { cookie: [] }]);
     assert.deepEqual(spec.paths['/v1/auth/login'].post.security, []);
     assert.equal(spec.paths['/v1/podcasts'].post.requestBody.content['application/json'].schema.$ref, '#/components/schemas/CreatePodcastRequest');
     assert.ok(spec.servers.length > 0);

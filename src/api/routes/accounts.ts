@@ -12,7 +12,7 @@ const Email = z.string().regex(EMAIL, 'Invalid email address').max(255);
 // Length only, no composition rules (NIST 800-63B); 128 keeps hashing cost bounded.
 const Password = z.string().min(8).max(128);
 
-const UserSchema = z.object({
+export const UserSchema = z.object({
   id: z.uuid(),
   email: z.string(),
   name: z.string().nullable(),
@@ -22,6 +22,14 @@ const UserSchema = z.object({
   createdAt: z.string(),
 });
 export const SessionSchema = z.object({ user: UserSchema, token: z.string() });
+// Shared with the studio's cookie sign-in (routes/studio.ts), which must validate exactly the same.
+export const RegisterBody = z.strictObject({
+  email: Email,
+  password: Password,
+  name: z.string().regex(NOT_BLANK, 'must not be blank').trim().min(1).max(100).optional(),
+});
+// The password is not length-checked here: a wrong password gets the same 401 whatever it is.
+export const LoginBody = z.strictObject({ email: z.string().max(255), password: z.string().max(1024) });
 
 export function accountRoutes(accounts: Accounts) {
   return [
@@ -32,7 +40,7 @@ export function accountRoutes(accounts: Accounts) {
       tag: 'accounts',
       summary: 'Create an account with email and password',
       auth: 'none',
-      body: z.strictObject({ email: Email, password: Password, name: z.string().regex(NOT_BLANK, 'must not be blank').trim().min(1).max(100).optional() }),
+      body: RegisterBody,
       responses: { 201: { description: 'Registered and signed in', schema: SessionSchema } },
       handler: async (ctx, { body }) => {
         const { user, token } = await accounts.register(body, { ip: clientIp(ctx), userAgent: ctx.get('user-agent') });
@@ -47,8 +55,7 @@ export function accountRoutes(accounts: Accounts) {
       tag: 'accounts',
       summary: 'Sign in with email and password',
       auth: 'none',
-      // The password is not length-checked here: a wrong password gets the same 401 whatever it is.
-      body: z.strictObject({ email: z.string().max(255), password: z.string().max(1024) }),
+      body: LoginBody,
       responses: { 200: { description: 'Signed in', schema: SessionSchema } },
       handler: async (ctx, { body }) => {
         const { user, token } = await accounts.login(body, { ip: clientIp(ctx), userAgent: ctx.get('user-agent') });

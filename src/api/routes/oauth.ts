@@ -1,11 +1,10 @@
-import type { Knex } from 'knex';
 import { z } from 'zod';
 import type { Config } from '../../config';
-import type { Logger } from '../../logger';
-import { userView, type Accounts } from '../../services/accounts';
-import { OAUTH_PROVIDERS, OAuthService, PROVIDER_LABEL } from '../../services/oauth';
+import { userView } from '../../services/accounts';
+import { OAUTH_PROVIDERS, PROVIDER_LABEL, type OAuthService } from '../../services/oauth';
 import { clientIp } from '../request';
 import { route } from '../route';
+import { setSessionCookie } from '../studio';
 // Sign-in answers exactly like POST /v1/auth/login.
 import { SessionSchema } from './accounts';
 
@@ -16,14 +15,18 @@ const CallbackQuery = z.object({
   error: z.string().max(200).optional(),
 });
 
+// The web studio starts its sign-ins with ?client=studio: the callback then sets its cookie.
+const StartQuery = z.object({ client: z.enum(['studio']).optional().describe('studio: end in the web studio, signed in by its session cookie') });
+
 const stateCookie = (provider: string) => `aimake_oauth_${provider}`;
 
 /**
  * One pair of routes per provider rather than a :provider parameter, so an unknown provider is an
  * unmatched route (404) and the OpenAPI document names each one.
  */
-export function oauthRoutes(deps: { knex: Knex; accounts: Accounts; config: Config; logger: Logger }) {
-  const oauth = new OAuthService(deps.knex, deps.accounts, deps.config, deps.logger);
+export function oauthRoutes(deps: { oauth: OAuthService; config: Config }) {
+  const { oauth, config } = deps;
+  const secureCookie = Boolean(config.PUBLIC_URL?.startsWith('https:'));
   return OAUTH_PROVIDERS.flatMap((provider) => {
     const label = PROVIDER_LABEL[provider];
     return [
@@ -34,12 +37,13 @@ export function oauthRoutes(deps: { knex: Knex; accounts: Accounts; config: Conf
         tag: 'accounts',
         summary: `Sign in with ${label}: redirects the browser to ${label}`,
         auth: 'none',
+        query: StartQuery,
         responses: {
           302: { description: `To ${label}'s authorization page, with state and PKCE (S256)` },
           404: { description: `${label} sign-in is not configured on this server` },
         },
-        handler: async (ctx) => {
-          const url = await oauth.authorizationUrl(provider);
+        handler: async (ctx, { query }) => {
+          const url = await oauth.authorizationUrl(provider, query.client ?? 'api');
           // The state is also kept in this browser, so a callback link made by someone else (login
           // CSRF: signing a victim into the attacker's account) does not match it.
           ctx.cookies.set(stateCookie(provider), url.searchParams.get('state')!, {
@@ -65,6 +69,7 @@ export function oauthRoutes(deps: { knex: Knex; accounts: Accounts; config: Conf
         query: CallbackQuery,
         responses: {
           200: { description: 'Signed in', schema: SessionSchema },
+          302: { description: 'A sign-in started by the web studio: signed in by its session cookie, back to /studio/' },
           400: { description: 'Missing code, or a state that is unknown, expired or already used' },
           401: { description: `${label} refused or the person cancelled; start again` },
           403: { description: `No verified email at ${label} for a new account, or the account is disabled` },
@@ -72,10 +77,15 @@ export function oauthRoutes(deps: { knex: Knex; accounts: Accounts; config: Conf
         },
         handler: async (ctx, { query }) => {
           const browserState = ctx.cookies.get(stateCookie(provider));
-          const { user, token } = await oauth.signIn(provider, query, { ip: clientIp(ctx), userAgent: ctx.get('user-agent') }, browserState);
+          const { user, token, client } = await oauth.signIn(provider, query, { ip: clientIp(ctx), userAgent: ctx.get('user-agent') }, browserState);
           ctx.cookies.set(stateCookie(provider), null, { path: `/v1/auth/oauth/${provider}` });
           // A session token: never cached by the browser or a proxy.
           ctx.set('Cache-Control', 'no-store');
+          if (client === 'studio') {
+            setSessionCookie(ctx, token, { secure: secureCookie, maxAgeSec: config.SESSION_TTL_DAYS * 86_400 });
+            ctx.redirect('/studio/');
+            return;
+          }
           ctx.body = { user: userView(user), token };
         },
       }),
