@@ -45,29 +45,21 @@ export function errorMessage(err: unknown): string {
   return String(err);
 }
 
-// The cookie session endpoints (/v1/studio/*): the token stays in an HttpOnly cookie; JavaScript
-// only ever sees the CSRF token that goes with it.
-async function studio(method: string, path: string, body?: unknown): Promise<Session | null> {
-  const headers: Record<string, string> = {};
-  if (body !== undefined) headers['content-type'] = 'application/json';
-  if (!SAFE.has(method) && csrfToken) headers['x-csrf-token'] = csrfToken;
-  const res = await fetch(path, { method, headers, credentials: 'same-origin', body: body === undefined ? undefined : JSON.stringify(body) });
-  const text = await res.text();
-  const parsed: unknown = text ? JSON.parse(text) : null;
-  if (!res.ok) throw toApiError(res.status, parsed);
-  const session = parsed as Session | null;
-  csrfToken = session?.csrfToken ?? '';
-  return session;
+// The cookie session (/v1/studio/*): the token stays in an HttpOnly cookie; JavaScript only ever
+// holds the CSRF token that goes with it.
+async function signedIn(call: Promise<{ data?: unknown; error?: unknown; response: Response }>): Promise<Session> {
+  const s = await must<Session>(call);
+  csrfToken = s.csrfToken;
+  return s;
 }
 
 export const session = {
-  current: () => studio('GET', '/v1/studio/session'),
-  register: (email: string, password: string) => studio('POST', '/v1/studio/register', { email, password }) as Promise<Session>,
-  login: (email: string, password: string) => studio('POST', '/v1/studio/login', { email, password }) as Promise<Session>,
-  logout: () => studio('POST', '/v1/studio/logout'),
-  config: async () => {
-    const res = await fetch('/v1/studio/config', { credentials: 'same-origin' });
-    if (!res.ok) return { oauthProviders: [] as string[] };
-    return (await res.json()) as { oauthProviders: string[] };
+  current: () => signedIn(api.GET('/v1/studio/session')),
+  register: (email: string, password: string) => signedIn(api.POST('/v1/studio/register', { body: { email, password } })),
+  login: (email: string, password: string) => signedIn(api.POST('/v1/studio/login', { body: { email, password } })),
+  logout: async () => {
+    await must(api.POST('/v1/studio/logout'));
+    csrfToken = '';
   },
+  config: () => must<{ oauthProviders: string[] }>(api.GET('/v1/studio/config')),
 };

@@ -42,7 +42,7 @@ function App() {
 
   useEffect(() => {
     session.current().then(
-      (s) => setUser(s?.user ?? null),
+      (s) => setUser(s.user),
       () => setUser(null),
     );
   }, []);
@@ -85,13 +85,10 @@ function App() {
             ))}
           </nav>
         )}
-        <label class="lang">
-          <span class="sr-only">{t('uiLanguage')}</span>
-          <select value={lang} onChange={(e) => setLang(e.currentTarget.value as Lang)}>
-            <option value="en">English</option>
-            <option value="zh-CN">中文</option>
-          </select>
-        </label>
+        <select class="lang" aria-label={t('uiLanguage')} value={lang} onChange={(e) => setLang(e.currentTarget.value as Lang)}>
+          <option value="en">English</option>
+          <option value="zh-CN">中文</option>
+        </select>
       </header>
       <main>{page}</main>
     </I18n.Provider>

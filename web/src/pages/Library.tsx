@@ -65,7 +65,7 @@ function SpeakForm({ onStarted }: { onStarted: () => void }) {
   const [voiceId, setVoiceId] = useState('');
   const [started, setStarted] = useState(false);
   const action = useAction();
-  const voice = voiceId || voices.data?.[0]?.id || '';
+  const voice = voiceId || voices.data?.find((v) => !v.isPremium)?.id || voices.data?.[0]?.id || '';
 
   const submit = (e: Event) => {
     e.preventDefault();
@@ -90,16 +90,16 @@ function SpeakForm({ onStarted }: { onStarted: () => void }) {
           {t('title')}
           <input value={title} maxLength={255} onInput={(e) => setTitle(e.currentTarget.value)} />
         </label>
-        <label>
-          {t('voice')}
-          <select value={voice} onChange={(e) => setVoiceId(e.currentTarget.value)}>
+        <div class="field">
+          <label for="field-voice">{t('voice')}</label>
+          <select id="field-voice" value={voice} onChange={(e) => setVoiceId(e.currentTarget.value)}>
             {voices.data?.map((v) => (
               <option key={v.id} value={v.id}>
                 {voiceLabel(v)}
               </option>
             ))}
           </select>
-        </label>
+        </div>
       </div>
       {action.error && (
         <p role="alert" class="error">

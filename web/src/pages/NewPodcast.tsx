@@ -41,11 +41,12 @@ export function NewPodcastPage() {
   const languages = [...new Set(all.map((v) => v.language))].sort();
   const forLanguage = all.filter((v) => v.language === language);
   const choices = forLanguage.length ? forLanguage : all;
-  // Keep the voices valid for the language: the first two of it by default.
+  // Keep the voices valid for the language: by default its first two voices every plan may use.
   useEffect(() => {
     if (!choices.length) return;
-    if (!choices.some((v) => v.id === hostVoiceId)) setHost(choices[0]!.id);
-    if (!choices.some((v) => v.id === guestVoiceId)) setGuest((choices[1] ?? choices[0])!.id);
+    const preferred = [...choices.filter((v) => !v.isPremium), ...choices.filter((v) => v.isPremium)];
+    if (!choices.some((v) => v.id === hostVoiceId)) setHost(preferred[0]!.id);
+    if (!choices.some((v) => v.id === guestVoiceId)) setGuest((preferred[1] ?? preferred[0])!.id);
   }, [choices, hostVoiceId, guestVoiceId]);
   useEffect(() => setEstimate(null), [sourceType, source, minutes, style, language, hostVoiceId, guestVoiceId]);
 
@@ -80,16 +81,16 @@ export function NewPodcastPage() {
         </p>
       )}
       <form onSubmit={onGenerate}>
-        <label>
-          {t('source')}
-          <select value={sourceType} onChange={(e) => setSourceType(e.currentTarget.value as SourceType)}>
+        <div class="field">
+          <label for="field-source">{t('source')}</label>
+          <select id="field-source" value={sourceType} onChange={(e) => setSourceType(e.currentTarget.value as SourceType)}>
             {SOURCES.map(([s, key]) => (
               <option key={s} value={s}>
                 {t(key)}
               </option>
             ))}
           </select>
-        </label>
+        </div>
         <label>
           {sourceLabel}
           {sourceType === 'text' ? (
@@ -105,58 +106,58 @@ export function NewPodcastPage() {
           <input value={title} maxLength={255} onInput={(e) => setTitle(e.currentTarget.value)} />
         </label>
         <div class="row">
-          <label>
-            {t('duration')}
-            <select value={minutes} onChange={(e) => setMinutes(Number(e.currentTarget.value))}>
+          <div class="field">
+            <label for="field-duration">{t('duration')}</label>
+            <select id="field-duration" value={minutes} onChange={(e) => setMinutes(Number(e.currentTarget.value))}>
               {DURATIONS.map((m) => (
                 <option key={m} value={m}>
                   {t('minutes', { n: m })}
                 </option>
               ))}
             </select>
-          </label>
-          <label>
-            {t('style')}
-            <select value={style} onChange={(e) => setStyle(e.currentTarget.value as typeof style)}>
+          </div>
+          <div class="field">
+            <label for="field-style">{t('style')}</label>
+            <select id="field-style" value={style} onChange={(e) => setStyle(e.currentTarget.value as typeof style)}>
               {STYLES.map(([s, key]) => (
                 <option key={s} value={s}>
                   {t(key)}
                 </option>
               ))}
             </select>
-          </label>
-          <label>
-            {t('language')}
-            <select value={language} onChange={(e) => setLanguage(e.currentTarget.value)}>
+          </div>
+          <div class="field">
+            <label for="field-language">{t('language')}</label>
+            <select id="field-language" value={language} onChange={(e) => setLanguage(e.currentTarget.value)}>
               {(languages.length ? languages : [language]).map((l) => (
                 <option key={l} value={l}>
                   {l}
                 </option>
               ))}
             </select>
-          </label>
+          </div>
         </div>
         <div class="row">
-          <label>
-            {t('hostVoice')}
-            <select value={hostVoiceId} onChange={(e) => setHost(e.currentTarget.value)}>
+          <div class="field">
+            <label for="field-hostVoice">{t('hostVoice')}</label>
+            <select id="field-hostVoice" value={hostVoiceId} onChange={(e) => setHost(e.currentTarget.value)}>
               {choices.map((v) => (
                 <option key={v.id} value={v.id}>
                   {voiceLabel(v)}
                 </option>
               ))}
             </select>
-          </label>
-          <label>
-            {t('guestVoice')}
-            <select value={guestVoiceId} onChange={(e) => setGuest(e.currentTarget.value)}>
+          </div>
+          <div class="field">
+            <label for="field-guestVoice">{t('guestVoice')}</label>
+            <select id="field-guestVoice" value={guestVoiceId} onChange={(e) => setGuest(e.currentTarget.value)}>
               {choices.map((v) => (
                 <option key={v.id} value={v.id}>
                   {voiceLabel(v)}
                 </option>
               ))}
             </select>
-          </label>
+          </div>
         </div>
         <label class="check">
           <input type="checkbox" checked={review} onChange={(e) => setReview(e.currentTarget.checked)} />

@@ -5,7 +5,7 @@ import { useAction, useLoad } from '../hooks';
 import { clock, formatDate, useI18n, type Key } from '../i18n';
 import type { Job, Podcast } from '../types';
 import { Listen } from './Listen';
-import { Progress } from './Progress';
+import { Bar, Progress } from './Progress';
 import { Review } from './Review';
 import { useVoices } from './Voices';
 
@@ -29,7 +29,15 @@ export function PodcastPage({ id }: { id: string }) {
     setEditing(false);
     if (p) podcast.setData({ ...p, status: 'processing', job });
   };
-  const finished = useCallback(() => podcast.reload(), [podcast.reload]);
+  // The job watched to its end stays on screen (at 100%) above the player.
+  const [watched, setWatched] = useState<Job | null>(null);
+  const settled = useCallback(
+    (job: Job) => {
+      setWatched(job);
+      podcast.reload();
+    },
+    [podcast.reload],
+  );
 
   if (podcast.error)
     return (
@@ -50,9 +58,15 @@ export function PodcastPage({ id }: { id: string }) {
         </p>
       </header>
       {p.status === 'draft' && review}
-      {p.status === 'processing' && <Progress podcastId={p.id} initial={p.job} onFinished={finished} />}
+      {p.status === 'processing' && <Progress podcastId={p.id} initial={p.job} onSettled={settled} />}
       {p.status === 'completed' && (
         <>
+          {watched?.status === 'completed' && (
+            <section class="card">
+              <p class="stage">{t('stage_completed')}</p>
+              <Bar label={t('progress')} value={watched.progress} />
+            </section>
+          )}
           <Listen podcast={p} />
           <button type="button" aria-expanded={editing} onClick={() => setEditing(!editing)}>
             {editing ? t('closeEditor') : t('editScript')}

@@ -21,15 +21,18 @@ function lineOf(step: string | null): [number, number] | null {
   return m ? [Number(m[1]), Number(m[2])] : null;
 }
 
-export function Progress({ podcastId, initial, onFinished }: { podcastId: string; initial: Job | null; onFinished: (job: Job) => void }) {
+/** `onSettled` runs when the job ends or parks for review: the podcast's page then reloads it. */
+export function Progress({ podcastId, initial, onSettled }: { podcastId: string; initial: Job | null; onSettled: (job: Job) => void }) {
   const { t } = useI18n();
   const job = useJobEvents(podcastId, initial);
   const cancel = useAction();
   const finished = job && ['completed', 'failed', 'canceled'].includes(job.status);
+  // A review run parks with its script written: the podcast is then a draft to review.
+  const parked = job?.currentStep?.startsWith('Waiting for script approval');
 
   useEffect(() => {
-    if (job && finished) onFinished(job);
-  }, [job, finished, onFinished]);
+    if (job && (finished || parked)) onSettled(job);
+  }, [job, finished, parked, onSettled]);
 
   const lines = lineOf(job?.currentStep ?? null);
   return (

@@ -57,14 +57,14 @@ function ApiKeys() {
           {t('keyName')}
           <input required maxLength={100} value={name} onInput={(e) => setName(e.currentTarget.value)} />
         </label>
-        <label>
-          {t('scopes')}
-          <select value={scope} onChange={(e) => setScope(e.currentTarget.value as typeof scope)}>
+        <div class="field">
+          <label for="field-scopes">{t('scopes')}</label>
+          <select id="field-scopes" value={scope} onChange={(e) => setScope(e.currentTarget.value as typeof scope)}>
             <option value="all">all</option>
             <option value="tts">tts</option>
             <option value="podcast">podcast</option>
           </select>
-        </label>
+        </div>
         <button type="submit" class="primary" disabled={action.busy}>
           {t('createKey')}
         </button>
