@@ -88,6 +88,9 @@ describe('the web studio in a real browser', function () {
     page.setDefaultTimeout(15_000);
     watch(page, problems);
   });
+  afterEach(async function () {
+    if (this.currentTest?.state === 'failed') await shot(page, 'failure').catch(() => undefined);
+  });
   after(async () => {
     await browser?.close();
   });

@@ -1,5 +1,5 @@
 // A running podcast, live from /events: stage, progress bar, line n of N, ETA; cancel.
-import { useEffect } from 'preact/hooks';
+import { useEffect, useRef } from 'preact/hooks';
 import { api, must } from '../api';
 import { useAction, useJobEvents } from '../hooks';
 import { clock, useI18n, type Key } from '../i18n';
@@ -27,8 +27,12 @@ export function Progress({ podcastId, initial, onSettled }: { podcastId: string;
   const job = useJobEvents(podcastId, initial);
   const cancel = useAction();
   const finished = job && ['completed', 'failed', 'canceled'].includes(job.status);
-  // A review run parks with its script written: the podcast is then a draft to review.
-  const parked = job?.currentStep?.startsWith('Waiting for script approval');
+  // A review run parks with its script written: the podcast is then a draft to review. Only a
+  // move into that step counts: just after Approve the job still shows it for a moment.
+  const waiting = (j: Job | null) => Boolean(j?.currentStep?.startsWith('Waiting for script approval'));
+  const sawOtherStep = useRef(!waiting(initial));
+  if (job && !waiting(job)) sawOtherStep.current = true;
+  const parked = waiting(job) && sawOtherStep.current;
 
   useEffect(() => {
     if (job && (finished || parked)) onSettled(job);
