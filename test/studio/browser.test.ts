@@ -213,4 +213,56 @@ describe('the web studio in a real browser', function () {
 
     assert.deepEqual(problems.list, [], 'no console errors and no failed requests');
   });
+
+  it("shows the API's own error message, and keeps a library of text-to-speech audios (speak, rename, make public, delete)", async () => {
+    await page.setViewportSize({ width: 1280, height: 900 });
+    await page.goto(`${stack.url}/studio/?lang=en#/new`);
+
+    // A premium voice on the free plan: the estimate answers 403, and the page says why.
+    problems.expected.add('POST /v1/podcasts/estimate 403');
+    await page.getByLabel('Text', { exact: true }).fill(ARTICLE_ZH_EN);
+    await page.getByLabel('Host voice').selectOption({ label: 'Adam · 专业男声' });
+    await page.getByRole('button', { name: 'Estimate' }).click();
+    const alert = page.getByRole('alert');
+    await alert.waitFor();
+    assert.match((await alert.textContent()) ?? '', /is premium: it needs the pro or team plan/);
+
+    // Text to speech from the library page.
+    await page.getByRole('link', { name: 'Library' }).click();
+    await page.getByLabel('Text', { exact: true }).fill('Hello from the studio.');
+    await page.getByLabel('Title').fill('Studio hello');
+    await page.getByRole('button', { name: 'Speak' }).click();
+    await page.getByRole('status').filter({ hasText: 'Started' }).waitFor();
+    const rename = page.getByRole('textbox', { name: 'Rename: Studio hello' });
+    await watchValues(
+      async () => {
+        await page.getByRole('button', { name: 'Refresh' }).click();
+        return rename.count();
+      },
+      (n) => n === 1,
+      30_000,
+      'the audio in the library',
+    );
+    await rename.fill('Studio hello, renamed');
+    await page.getByRole('button', { name: 'Save' }).click();
+    const item = page.getByRole('listitem').filter({ has: page.getByRole('textbox', { name: 'Rename: Studio hello, renamed' }) });
+    await item.waitFor();
+    // Saved, not just ticked: the list read again from the API shows it public.
+    const reloaded = page.waitForResponse((res) => res.request().method() === 'GET' && new URL(res.url()).pathname === '/v1/audios');
+    await item.getByRole('checkbox', { name: 'Public' }).check();
+    await reloaded;
+    await page.getByRole('button', { name: 'Refresh' }).click();
+    await watchValues(
+      () => item.getByRole('checkbox', { name: 'Public' }).isChecked(),
+      (v) => v,
+      5_000,
+      'the audio to be public',
+    );
+    await shot(page, '12-library-audio');
+    page.once('dialog', (dialog) => void dialog.accept());
+    await item.getByRole('button', { name: 'Delete' }).click();
+    await item.waitFor({ state: 'detached' });
+
+    assert.deepEqual(problems.list, [], 'no console errors and no failed requests');
+  });
 });

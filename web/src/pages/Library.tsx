@@ -11,12 +11,18 @@ import { useVoices, voiceLabel } from './Voices';
 function AudioRow({ audio, onChanged }: { audio: Audio; onChanged: () => void }) {
   const { t, lang } = useI18n();
   const [title, setTitle] = useState(audio.title ?? '');
+  const [isPublic, setPublic] = useState(audio.isPublic);
   const action = useAction();
   const path = { params: { path: { id: audio.id } } };
   const name = audio.title ?? t('untitled');
 
   const patch = (body: { title?: string | null; isPublic?: boolean }) =>
     action.run(async () => (await must(api.PATCH('/v1/audios/{id}', { ...path, body })), onChanged()));
+  // Shown at once; put back if the API refuses.
+  const makePublic = async (on: boolean) => {
+    setPublic(on);
+    if (!(await patch({ isPublic: on }))) setPublic(!on);
+  };
   const remove = () => {
     if (confirm(t('confirmDelete', { title: name }))) void action.run(async () => (await must(api.DELETE('/v1/audios/{id}', path)), onChanged()));
   };
@@ -41,7 +47,7 @@ function AudioRow({ audio, onChanged }: { audio: Audio; onChanged: () => void })
       <audio controls preload="none" src={`/v1/audios/${encodeURIComponent(audio.id)}/file`} aria-label={name} />
       <div class="actions">
         <label class="check">
-          <input type="checkbox" checked={audio.isPublic} disabled={action.busy} onChange={(e) => void patch({ isPublic: e.currentTarget.checked })} />
+          <input type="checkbox" checked={isPublic} disabled={action.busy} onChange={(e) => void makePublic(e.currentTarget.checked)} />
           {t('public')}
         </label>
         <button type="button" class="danger" disabled={action.busy} onClick={remove}>
