@@ -5,6 +5,7 @@ import { createBillingActivities } from './billing';
 import { createJobActivities } from './jobs';
 import { createOperationsActivities } from './operations';
 import { createPodcastActivities } from './podcast';
+import { createVoicePreviewActivities } from './voicePreviews';
 import { createWebhookActivities } from './webhooks';
 
 /** Activities are created by a factory so that each receives its dependencies explicitly. */
@@ -18,6 +19,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createOperationsActivities(deps),
     ...createJobActivities(deps),
     ...createWebhookActivities(deps),
+    ...createVoicePreviewActivities(deps, lanes),
   };
 }
 

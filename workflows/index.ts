@@ -5,3 +5,4 @@ export { reconcileBillingWorkflow, stripeEventWorkflow } from './billing';
 export { backupDatabaseWorkflow, housekeepingWorkflow, quotaResetWorkflow } from './operations';
 export { reconcileJobsWorkflow } from './jobs';
 export { webhookDeliveryWorkflow } from './webhooks';
+export { voicePreviewWorkflow } from './voicePreview';

@@ -74,3 +74,12 @@ export interface WebhookDeliveryResult {
   /** Why not, when not: the endpoint was deleted, its address was refused, or retries ran out. */
   error?: string;
 }
+
+/** A catalogue voice's preview sample (src/services/voicePreviews.ts): what to say, and where to store the MP3. */
+export interface VoicePreviewInput {
+  voiceId: string;
+  text: string;
+  language: string;
+  /** The storage key of the MP3; the API serves it from there. */
+  key: string;
+}

@@ -47,6 +47,7 @@ import { docsRoutes } from './docs';
 import { studioFiles } from './studio';
 import { studioRoutes } from './routes/studio';
 import { OAuthService } from '../services/oauth';
+import { VoicePreviews } from '../services/voicePreviews';
 
 export interface ApiDeps {
   config: Config;
@@ -90,6 +91,7 @@ export function createApi(deps: ApiDeps) {
   const limits = new RateLimits(knex, { maxKeyLimit: API_KEY_RATE_LIMIT.max, userCreatesPerMin: config.USER_CREATE_LIMIT_PER_MIN });
 
   const oauth = new OAuthService(knex, accounts, config, logger);
+  const providerKeys = { openai: Boolean(config.OPENAI_API_KEY), elevenlabs: Boolean(config.ELEVENLABS_API_KEY) };
 
   const specs: RouteSpec<any, any, any>[] = [
     ...healthRoutes({ knex, temporal: deps.temporal, metrics }),
@@ -97,7 +99,14 @@ export function createApi(deps: ApiDeps) {
     ...oauthRoutes({ oauth, config }),
     ...studioRoutes({ accounts, oauth, config }),
     ...apiKeyRoutes(apiKeys),
-    ...voiceRoutes(knex, { openai: Boolean(config.OPENAI_API_KEY), elevenlabs: Boolean(config.ELEVENLABS_API_KEY) }),
+    ...voiceRoutes({
+      knex,
+      providerKeys,
+      previews: new VoicePreviews(knex, storage, deps.temporal, config, logger, providerKeys),
+      storage,
+      logger,
+      publicUrl: config.PUBLIC_URL,
+    }),
     ...podcastRoutes({
       podcasts,
       knex,
