@@ -214,7 +214,7 @@ describe('the web studio in a real browser', function () {
     assert.deepEqual(problems.list, [], 'no console errors and no failed requests');
   });
 
-  it("shows the API's own error message, and keeps a library of text-to-speech audios (speak, rename, make public, delete)", async () => {
+  it("shows the API's own error message, plays a voice preview, and keeps a library of text-to-speech audios (speak, rename, make public, delete)", async () => {
     await page.setViewportSize({ width: 1280, height: 900 });
     await page.goto(`${stack.url}/studio/?lang=en#/new`);
 
@@ -226,6 +226,17 @@ describe('the web studio in a real browser', function () {
     const alert = page.getByRole('alert');
     await alert.waitFor();
     assert.match((await alert.textContent()) ?? '', /is premium: it needs the pro or team plan/);
+
+    // A voice's preview, made on first use by the voice's own engine, plays.
+    await page.getByRole('link', { name: 'Voices' }).click();
+    await page.getByRole('button', { name: 'Play preview: Local English (female)' }).click();
+    const preview = page.getByLabel('Play preview', { exact: true });
+    await watchValues(
+      () => preview.evaluate((audio: HTMLAudioElement) => audio.currentTime),
+      (t) => t > 0.2,
+      30_000,
+      'the preview to play',
+    );
 
     // Text to speech from the library page.
     await page.getByRole('link', { name: 'Library' }).click();

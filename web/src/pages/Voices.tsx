@@ -26,7 +26,10 @@ export function VoicesPage() {
     const audio = player.current;
     if (!audio || !v.previewUrl) return;
     setError('');
-    audio.src = v.previewUrl;
+    // The API's own URL, on this origin: PUBLIC_URL may name another host for the same server,
+    // which the CSP (media-src 'self') would refuse.
+    const url = new URL(v.previewUrl, location.href);
+    audio.src = url.pathname.startsWith('/v1/') ? url.pathname : url.href;
     setPlaying(v.id);
     audio.play().catch((err: unknown) => setError(String(err)));
   };
@@ -44,7 +47,7 @@ export function VoicesPage() {
           {error}
         </p>
       )}
-      <audio ref={player} controls class={playing ? 'preview' : 'hidden'} onEnded={() => setPlaying('')} />
+      <audio ref={player} aria-label={t('playPreview')} controls class={playing ? 'preview' : 'hidden'} onEnded={() => setPlaying('')} />
       <ul class="voices">
         {voices.data?.map((v) => (
           <li key={v.id} class="voice">
