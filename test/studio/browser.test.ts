@@ -76,12 +76,14 @@ describe('the web studio in a real browser', function () {
   let context: BrowserContext;
   let page: Page;
   const problems: Problems = { list: [], expected: new Set() };
+  const email = uniqueEmail('studio');
+  const password = 'correct horse battery staple';
 
   before(async function () {
     this.timeout(120_000);
     await ensureStudioBuilt(ROOT, { log: () => undefined });
     fs.mkdirSync(SHOTS, { recursive: true });
-    stack = await startTestStack({ STUDIO_DIR });
+    stack = await startTestStack({ STUDIO_DIR, WEBHOOK_ALLOW_LOOPBACK: 'true' });
     browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS });
     context = await browser.newContext({ viewport: { width: 1280, height: 900 }, locale: 'en-US' });
     page = await context.newPage();
@@ -101,8 +103,8 @@ describe('the web studio in a real browser', function () {
     await page.goto(`${stack.url}/studio/?lang=en`);
     await shot(page, '01-sign-up');
 
-    await page.getByLabel('Email').fill(uniqueEmail('studio'));
-    await page.getByLabel('Password').fill('correct horse battery staple');
+    await page.getByLabel('Email').fill(email);
+    await page.getByLabel('Password').fill(password);
     await page.getByRole('button', { name: 'Create account' }).click();
     await page.getByRole('heading', { name: 'New podcast' }).waitFor();
     // The session lives in an HttpOnly cookie: nothing a script could read.
@@ -181,6 +183,22 @@ describe('the web studio in a real browser', function () {
     );
     await shot(page, '05-listen');
 
+    // The private feed's URL, for podcast apps.
+    await page.getByRole('button', { name: 'Copy feed URL' }).click();
+    assert.match(await page.getByRole('textbox', { name: 'Feed URL' }).inputValue(), /\/v1\/feeds\/[^/]+\.xml$/);
+
+    // After completion: edit a line and regenerate; the new words reach the transcript.
+    await page.getByRole('button', { name: 'Edit script' }).click();
+    const again = 'A second take, edited after listening.';
+    await page.getByLabel('Line 2', { exact: true }).fill(again);
+    await page.getByRole('button', { name: 'Regenerate' }).click();
+    await watchValues(
+      async () => (await transcript.getByRole('button').nth(1).textContent({ timeout: 60_000 })) ?? '',
+      (text) => text.includes(again),
+      60_000,
+      'the regenerated transcript',
+    );
+
     // The other pages, each once.
     for (const [link, heading, name] of [
       ['Library', 'Library', '06-library'],
@@ -214,7 +232,7 @@ describe('the web studio in a real browser', function () {
     assert.deepEqual(problems.list, [], 'no console errors and no failed requests');
   });
 
-  it("shows the API's own error message, plays a voice preview, and keeps a library of text-to-speech audios (speak, rename, make public, delete)", async () => {
+  it("shows the API's own error message, plays a voice preview, keeps a text-to-speech library (speak, rename, make public, delete) and webhooks, signs out and in", async () => {
     await page.setViewportSize({ width: 1280, height: 900 });
     await page.goto(`${stack.url}/studio/?lang=en#/new`);
 
@@ -273,6 +291,26 @@ describe('the web studio in a real browser', function () {
     page.once('dialog', (dialog) => void dialog.accept());
     await item.getByRole('button', { name: 'Delete' }).click();
     await item.waitFor({ state: 'detached' });
+
+    // Team: API keys need the Team plan; a webhook shows its secret once, then goes.
+    await page.getByRole('link', { name: 'Team' }).click();
+    await page.getByText('API keys need the Team plan.').waitFor();
+    await page.getByLabel('Webhook URL').fill('http://127.0.0.1:9/studio-hook');
+    await page.getByRole('button', { name: 'Add webhook' }).click();
+    assert.match((await page.getByRole('status').filter({ hasText: 'Signing secret' }).textContent()) ?? '', /whsec_/);
+    const hook = page.getByRole('listitem').filter({ hasText: 'http://127.0.0.1:9/studio-hook' });
+    await hook.getByRole('button', { name: 'Delete' }).click();
+    await hook.waitFor({ state: 'detached' });
+
+    // Sign out, and back in with the same account.
+    await page.getByRole('link', { name: 'Account' }).click();
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByLabel('Email').fill(email);
+    await page.getByLabel('Password').fill(password);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('link', { name: 'Library' }).click();
+    await page.getByRole('link', { name: 'Studio browser test' }).waitFor();
 
     assert.deepEqual(problems.list, [], 'no console errors and no failed requests');
   });
