@@ -42,7 +42,7 @@ export function Progress({ podcastId, initial, onSettled }: { podcastId: string;
   return (
     <section class="card" aria-live="polite">
       <h2>{t('progress')}</h2>
-      <p class="stage">{job ? t(`stage_${job.status}` as Key) : t('loading')}</p>
+      <p class="stage">{!job ? t('loading') : waiting(job) ? t('stage_pending') : t(`stage_${job.status}` as Key)}</p>
       <Bar label={t('progress')} value={job?.progress ?? 0} />
       <p class="muted">
         {job?.progress ?? 0}%{lines && ` · ${t('lineOf', { n: lines[0], total: lines[1] })}`}
