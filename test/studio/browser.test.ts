@@ -129,6 +129,17 @@ describe('the web studio in a real browser', function () {
     const firstLine = page.getByLabel('Line 1', { exact: true });
     const edited = 'Welcome to the studio test, edited in the browser.';
     await firstLine.fill(edited);
+    // Add a line, move it up, delete it again: the script is back to its lines.
+    const count = await page.getByRole('textbox', { name: /^Line \d+$/ }).count();
+    const lastLine = page.getByLabel(`Line ${count}`, { exact: true });
+    const before = await lastLine.inputValue();
+    await page.getByRole('button', { name: 'Add line' }).click();
+    await page.getByLabel(`Line ${count + 1}`, { exact: true }).fill('A line that will not stay.');
+    await page.getByRole('button', { name: `Move line ${count + 1} up` }).click();
+    assert.equal(await lastLine.inputValue(), 'A line that will not stay.');
+    await page.getByRole('button', { name: `Delete line ${count}` }).click();
+    assert.equal(await lastLine.inputValue(), before);
+    assert.equal(await page.getByRole('textbox', { name: /^Line \d+$/ }).count(), count);
     await shot(page, '03-review');
     await page.getByRole('button', { name: 'Approve' }).click();
 
