@@ -12,6 +12,8 @@ const STUDIO_DIR = path.join(ROOT, 'web/dist');
 // Git-ignored: one screenshot per page, for people to look at (CI keeps them as artifacts).
 const SHOTS = path.join(ROOT, '.artifacts/studio');
 
+// Debian's chromium (apt-get install chromium fonts-noto-cjk); playwright-core downloads no browser.
+const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const CHROMIUM_ARGS = [
   '--no-sandbox',
   '--disable-gpu',
@@ -81,10 +83,11 @@ describe('the web studio in a real browser', function () {
 
   before(async function () {
     this.timeout(120_000);
+    assert.ok(fs.existsSync(CHROMIUM), `no browser at ${CHROMIUM}: install Debian's chromium (apt-get install chromium fonts-noto-cjk)`);
     await ensureStudioBuilt(ROOT, { log: () => undefined });
     fs.mkdirSync(SHOTS, { recursive: true });
     stack = await startTestStack({ STUDIO_DIR, WEBHOOK_ALLOW_LOOPBACK: 'true' });
-    browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS });
+    browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
     context = await browser.newContext({ viewport: { width: 1280, height: 900 }, locale: 'en-US' });
     page = await context.newPage();
     page.setDefaultTimeout(15_000);
@@ -322,6 +325,12 @@ describe('the web studio in a real browser', function () {
     await page.getByRole('button', { name: 'Sign in' }).click();
     await page.getByRole('link', { name: 'Library' }).click();
     await page.getByRole('link', { name: 'Studio browser test' }).waitFor();
+
+    // A session the API no longer knows (here: the cookie is gone) sends the studio back to sign in.
+    for (const path of ['/v1/me', '/v1/usage']) problems.expected.add(`GET ${path} 401`);
+    await context.clearCookies();
+    await page.getByRole('link', { name: 'Account' }).click();
+    await page.getByRole('button', { name: 'Create account' }).waitFor();
 
     assert.deepEqual(problems.list, [], 'no console errors and no failed requests');
   });

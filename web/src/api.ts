@@ -8,10 +8,18 @@ let csrfToken = '';
 const SAFE = new Set(['GET', 'HEAD', 'OPTIONS']);
 
 export const api = createClient<paths>({ baseUrl: '', credentials: 'same-origin' });
+/** Fired when the API no longer knows the session (it expired or was revoked): the studio signs in again. */
+export const SIGNED_OUT = 'aimake:signed-out';
+
 api.use({
   onRequest({ request }) {
     if (!SAFE.has(request.method) && csrfToken) request.headers.set('X-CSRF-Token', csrfToken);
     return request;
+  },
+  onResponse({ request, response }) {
+    // The session endpoints answer 401 for a wrong password or no session yet: those are not a lost session.
+    if (response.status === 401 && !new URL(request.url).pathname.startsWith('/v1/studio/')) window.dispatchEvent(new Event(SIGNED_OUT));
+    return response;
   },
 });
 

@@ -2,7 +2,7 @@
 // per hash route (#/new, #/library, #/voices, #/team, #/account, #/podcasts/<id>).
 import { render } from 'preact';
 import { useEffect, useMemo, useState } from 'preact/hooks';
-import { session } from './api';
+import { session, SIGNED_OUT } from './api';
 import { I18n, initialLang, translator, type Key, type Lang } from './i18n';
 import { AccountPage } from './pages/Account';
 import { AuthPage } from './pages/Auth';
@@ -45,6 +45,9 @@ function App() {
       (s) => setUser(s.user),
       () => setUser(null),
     );
+    const signedOut = () => setUser(null);
+    window.addEventListener(SIGNED_OUT, signedOut);
+    return () => window.removeEventListener(SIGNED_OUT, signedOut);
   }, []);
   useEffect(() => {
     document.documentElement.lang = lang;

@@ -66,8 +66,8 @@ export function Listen({ podcast }: { podcast: Podcast }) {
           <>
             <h3>{t('chapters')}</h3>
             <ul class="chapters" aria-label={t('chapters')}>
-              {chapters.data.chapters.map((c) => (
-                <li key={c.startTime}>
+              {chapters.data.chapters.map((c, i) => (
+                <li key={i}>
                   <button type="button" class="link" onClick={() => seek(c.startTime)}>
                     {clock(c.startTime)} {c.title}
                   </button>
