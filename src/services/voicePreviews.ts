@@ -4,7 +4,7 @@ import type { Knex } from 'knex';
 import type { voicePreviewWorkflow } from '../../workflows/voicePreview';
 import type { VoicePreviewInput } from '../../workflows/types';
 import type { Config } from '../config';
-import { AppError, notFound, unavailable } from '../errors';
+import { notFound, unavailable } from '../errors';
 import type { Logger } from '../logger';
 import type { Voice } from '../models';
 import type { Storage } from '../storage/types';
@@ -45,13 +45,16 @@ export class VoicePreviews {
     private readonly providerKeys: { openai: boolean; elevenlabs: boolean },
   ) {}
 
-  /** The storage key of an active voice's preview MP3, generated first if it is not stored yet. */
-  async keyOf(voiceId: string): Promise<string> {
+  /**
+   * The storage key of an active voice's preview MP3, generated first if it is not stored yet.
+   * `signal` ends the wait (not the run) when the asker has gone.
+   */
+  async keyOf(voiceId: string, signal?: AbortSignal): Promise<string> {
     const voice = await this.knex('voices').where({ id: voiceId, is_active: true }).first();
     if (!voice) throw notFound('Voice');
     const input = this.planFor(voice);
     if (await this.storage.exists(input.key)) return input.key;
-    await this.generate(input, voice.id);
+    await this.generate(input, voice.id, signal);
     return input.key;
   }
 
@@ -69,7 +72,7 @@ export class VoicePreviews {
     return { voiceId: voice.id, ...sample, key: `previews/${slug}-${version}.mp3` };
   }
 
-  private async generate(input: VoicePreviewInput, voiceId: string): Promise<void> {
+  private async generate(input: VoicePreviewInput, voiceId: string, signal?: AbortSignal): Promise<void> {
     const client = await this.temporal.client();
     const handle = await client.workflow.start<typeof voicePreviewWorkflow>('voicePreviewWorkflow', {
       taskQueue: this.config.TEMPORAL_TASK_QUEUE,
@@ -80,19 +83,19 @@ export class VoicePreviews {
       args: [input],
       staticSummary: `Preview of ${voiceId}`,
     });
-    let timer: NodeJS.Timeout | undefined;
-    const waited = new Promise<'timeout'>((resolve) => {
-      timer = setTimeout(() => resolve('timeout'), GENERATION_WAIT_MS);
-    });
+    // The long poll for the result stops when the wait does: past the time limit, or when the asker hung up.
+    const waitLimit = AbortSignal.timeout(GENERATION_WAIT_MS);
+    const stop = signal ? AbortSignal.any([signal, waitLimit]) : waitLimit;
     try {
-      const outcome = await Promise.race([handle.result(), waited]);
-      if (outcome === 'timeout') throw new AppError('UNAVAILABLE', 'The preview is still being generated; try again in a minute');
+      await client.withAbortSignal(stop, () => handle.result());
     } catch (err) {
-      if (!(err instanceof WorkflowFailedError)) throw err;
-      this.logger.warn({ err, voiceId, workflowId: handle.workflowId }, 'voice preview failed');
-      throw unavailable('The preview could not be generated right now; try again later');
-    } finally {
-      clearTimeout(timer);
+      if (err instanceof WorkflowFailedError) {
+        this.logger.warn({ err, voiceId, workflowId: handle.workflowId }, 'voice preview failed');
+        throw unavailable('The preview could not be generated right now; try again later');
+      }
+      if (waitLimit.aborted) throw unavailable('The preview is still being generated; try again in a minute');
+      if (signal?.aborted) throw unavailable('The request ended before the preview was ready');
+      throw err;
     }
   }
 }

@@ -4,7 +4,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { call, registerUser, startTestApi, type TestApi } from '../helpers/api';
+import { call, registerUser, type TestApi } from '../helpers/api';
+import { startTestStack } from '../helpers/stack';
 
 const ROOT = path.resolve(__dirname, '../..');
 const SCHEMATHESIS = path.join(ROOT, process.env.TOOLS_DIR ?? '.tools', 'bin', 'schemathesis');
@@ -33,7 +34,8 @@ describe('OpenAPI document against Schemathesis', function () {
 
   before(async () => {
     // Hundreds of generated requests a minute; a configured Stripe secret so the webhook answers 400, not 503.
-    api = await startTestApi({ USER_CREATE_LIMIT_PER_MIN: '10000', STRIPE_WEBHOOK_SECRET: 'whsec_schemathesis' });
+    // A worker too: Schemathesis follows GET /v1/voices to the voices' previews, which a worker makes on first use.
+    api = await startTestStack({ USER_CREATE_LIMIT_PER_MIN: '10000', STRIPE_WEBHOOK_SECRET: 'whsec_schemathesis' });
   });
 
   it('finds no failure', async () => {

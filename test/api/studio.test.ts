@@ -203,7 +203,11 @@ describe('Web studio: static files', function () {
 
   function assertStudioHeaders(headers: Headers) {
     assert.equal(headers.get('content-security-policy'), STUDIO_CSP);
-    assert.match(STUDIO_CSP, /default-src 'none'; script-src 'self'; style-src 'self';/);
+    // Word for word the studio contract's policy.
+    assert.equal(
+      STUDIO_CSP,
+      "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data: https:; media-src 'self' blob:; connect-src 'self'; font-src 'self'; manifest-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'; object-src 'none'",
+    );
     assert.equal(headers.get('x-content-type-options'), 'nosniff');
     assert.equal(headers.get('referrer-policy'), 'same-origin');
   }

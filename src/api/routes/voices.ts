@@ -82,7 +82,10 @@ export function voiceRoutes(deps: {
         503: { description: 'The sample could not be made right now' },
       },
       handler: async (ctx, { params }) => {
-        const key = await previews.keyOf(params.id);
+        // A first request waits for the sample; one that hangs up stops waiting (the run goes on).
+        const gone = new AbortController();
+        ctx.res.once('close', () => gone.abort());
+        const key = await previews.keyOf(params.id, gone.signal);
         // A sample changes only when this server's engines do (a new key in storage); a day of caching is harmless.
         ctx.set('Cache-Control', 'public, max-age=86400');
         await sendStoredFile(ctx, deps.storage, key, { contentType: 'audio/mpeg', logger: deps.logger });
