@@ -246,7 +246,7 @@ describe('the web studio in a real browser', function () {
     assert.deepEqual(problems.list, [], 'no console errors and no failed requests');
   });
 
-  it("shows the API's own error message, plays a voice preview, keeps a text-to-speech library (speak, rename, make public, delete) and webhooks, signs out and in", async () => {
+  it("shows the API's own error message, plays a voice preview, cancels a run, keeps a text-to-speech library (speak, rename, make public, delete) and webhooks, signs out and in", async () => {
     await page.setViewportSize({ width: 1280, height: 900 });
     await page.goto(`${stack.url}/studio/?lang=en#/new`);
 
@@ -269,6 +269,26 @@ describe('the web studio in a real browser', function () {
       30_000,
       'the preview to play',
     );
+
+    // Cancel a run while it waits for a worker (stopped here, so the run cannot finish first).
+    await page.getByRole('link', { name: 'New podcast' }).click();
+    await page.getByLabel('Text', { exact: true }).fill(ARTICLE_ZH_EN);
+    await page.getByLabel('Title').fill('Canceled in the browser');
+    await page.getByLabel('Duration').selectOption('1');
+    await page.getByLabel('Host voice').selectOption('local-zh-female');
+    await page.getByLabel('Guest voice').selectOption('local-zh-male');
+    await page.getByRole('button', { name: 'Generate' }).click();
+    await page.getByRole('heading', { name: 'Review the script' }).waitFor({ timeout: 60_000 });
+    await stack.stopWorker();
+    try {
+      await page.getByRole('button', { name: 'Approve' }).click();
+      await page.getByRole('progressbar', { name: 'Progress' }).waitFor();
+      await page.getByRole('button', { name: 'Cancel' }).click();
+    } finally {
+      await stack.startWorker();
+    }
+    await page.getByText('The podcast was canceled.').waitFor({ timeout: 30_000 });
+    await page.getByRole('button', { name: 'Retry' }).waitFor();
 
     // Text to speech from the library page.
     await page.getByRole('link', { name: 'Library' }).click();
