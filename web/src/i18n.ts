@@ -306,3 +306,12 @@ export function clock(seconds: number): string {
 export function formatDate(iso: string | null, lang: Lang): string {
   return iso ? new Date(iso).toLocaleDateString(lang, { year: 'numeric', month: 'short', day: 'numeric' }) : '—';
 }
+
+/** "zh-CN" → "Chinese (China)" in English, "中文（中国）" in Chinese; the code itself if unknown. */
+export function languageName(code: string, lang: Lang): string {
+  try {
+    return new Intl.DisplayNames([lang], { type: 'language' }).of(code) ?? code;
+  } catch {
+    return code;
+  }
+}

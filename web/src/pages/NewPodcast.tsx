@@ -3,7 +3,7 @@ import { useEffect, useState } from 'preact/hooks';
 import type { components } from '../../../clients/typescript/schema';
 import { api, must } from '../api';
 import { useAction } from '../hooks';
-import { clock, useI18n, type Key } from '../i18n';
+import { clock, languageName, useI18n, type Key } from '../i18n';
 import { navigate } from '../router';
 import type { Estimate, Podcast } from '../types';
 import { useVoices, voiceLabel } from './Voices';
@@ -23,7 +23,7 @@ const STYLES: [Body['style'] & string, Key][] = [
 ];
 
 export function NewPodcastPage() {
-  const { t } = useI18n();
+  const { t, lang } = useI18n();
   const voices = useVoices();
   const [sourceType, setSourceType] = useState<SourceType>('text');
   const [source, setSource] = useState('');
@@ -131,7 +131,7 @@ export function NewPodcastPage() {
             <select id="field-language" value={language} onChange={(e) => setLanguage(e.currentTarget.value)}>
               {(languages.length ? languages : [language]).map((l) => (
                 <option key={l} value={l}>
-                  {l}
+                  {languageName(l, lang)}
                 </option>
               ))}
             </select>

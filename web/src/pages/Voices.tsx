@@ -2,7 +2,7 @@
 import { useRef, useState } from 'preact/hooks';
 import { api, must } from '../api';
 import { useLoad } from '../hooks';
-import { useI18n, type Key } from '../i18n';
+import { languageName, useI18n, type Key } from '../i18n';
 import type { List, Voice } from '../types';
 
 const GENDER_KEYS: Record<string, Key> = { female: 'female', male: 'male', neutral: 'neutral' };
@@ -16,7 +16,7 @@ export function voiceLabel(v: Voice) {
 }
 
 export function VoicesPage() {
-  const { t } = useI18n();
+  const { t, lang } = useI18n();
   const voices = useVoices();
   const player = useRef<HTMLAudioElement>(null);
   const [playing, setPlaying] = useState('');
@@ -55,7 +55,7 @@ export function VoicesPage() {
             <div>
               <strong>{v.name}</strong> {v.nameZh && <span lang="zh-CN">{v.nameZh}</span>} {v.isPremium && <span class="badge">{t('premium')}</span>}
               <div class="muted">
-                {v.language} · {v.gender ? t(GENDER_KEYS[v.gender] ?? 'neutral') : '—'} · {v.provider}
+                {languageName(v.language, lang)} · {v.gender ? t(GENDER_KEYS[v.gender] ?? 'neutral') : '—'} · {v.provider}
               </div>
             </div>
             {v.previewUrl ? (
