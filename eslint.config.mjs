@@ -11,7 +11,9 @@ import prettier from 'eslint-config-prettier';
 import globals from 'globals';
 import tseslint from 'typescript-eslint';
 
-const TS_FILES = ['{src,workflows,activities,test,bench,migrations,scripts,clients}/**/*.ts', 'knexfile.ts'];
+const TS_FILES = ['{src,workflows,activities,test,bench,migrations,scripts,clients}/**/*.ts', 'knexfile.ts', 'web/vite.config.mts'];
+// The web studio: browser code with its own tsconfig (DOM libraries, Preact's JSX).
+const WEB_FILES = ['web/src/**/*.{ts,tsx}'];
 
 const escapeRegex = (s) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
@@ -41,10 +43,20 @@ const workflowImportRules = {
 };
 
 export default defineConfig([
-  globalIgnores(['**/node_modules/', '.tools/', '.data/', 'dist/', 'coverage/', 'web/', 'test/fixtures/**/*.json', 'clients/typescript/schema.d.ts']),
+  globalIgnores([
+    '**/node_modules/',
+    '.tools/',
+    '.data/',
+    'dist/',
+    'coverage/',
+    'web/dist/',
+    '.artifacts/',
+    'test/fixtures/**/*.json',
+    'clients/typescript/schema.d.ts',
+  ]),
 
   {
-    files: ['**/*.{js,mjs,cjs,ts}'],
+    files: ['**/*.{js,mjs,cjs,ts,mts,tsx}'],
     extends: [js.configs.recommended],
     languageOptions: { globals: { ...globals.node } },
   },
@@ -74,6 +86,28 @@ export default defineConfig([
         'error',
         { argsIgnorePattern: '^_', varsIgnorePattern: '^_', caughtErrorsIgnorePattern: '^_', destructuredArrayIgnorePattern: '^_', ignoreRestSiblings: true },
       ],
+    },
+  },
+
+  {
+    files: WEB_FILES,
+    extends: [tseslint.configs.recommended],
+    languageOptions: {
+      parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname },
+      globals: { ...globals.browser },
+    },
+    rules: {
+      '@typescript-eslint/no-floating-promises': 'error',
+      '@typescript-eslint/no-misused-promises': ['error', { checksVoidReturn: { arguments: false, attributes: false } }],
+      '@typescript-eslint/no-non-null-assertion': 'off',
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_', caughtErrorsIgnorePattern: '^_' }],
+      // User text is never HTML: Preact escapes text children; these are the ways around it.
+      'no-restricted-properties': [
+        'error',
+        { property: 'innerHTML', message: 'never insert text as HTML' },
+        { property: 'outerHTML', message: 'never insert text as HTML' },
+      ],
+      'no-restricted-syntax': ['error', { selector: "JSXAttribute[name.name='dangerouslySetInnerHTML']", message: 'never insert text as HTML' }],
     },
   },
 

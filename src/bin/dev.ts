@@ -9,6 +9,7 @@ import { createLogger } from '../logger';
 import { stopProcess } from '../processes';
 import { onShutdown } from '../shutdown';
 import { startTemporalDevServer } from '../temporal/devServer';
+import { ensureStudioBuilt } from '../studio/build';
 
 export interface DevStack {
   apiUrl: string;
@@ -56,6 +57,11 @@ export async function startDevStack(opts: { quiet?: boolean } = {}): Promise<Dev
   const toolchain = spawnSync('bash', [path.join(config.root, 'scripts/toolchain.sh'), '--quiet'], { stdio: 'inherit' });
   if (toolchain.status !== 0) throw new Error('toolchain installation failed (see above)');
 
+  // The web studio the API serves at /studio/ (a no-op when web/dist is up to date).
+  await ensureStudioBuilt(config.root, { log: say }).catch((err: unknown) =>
+    say(`the studio could not be built (${err instanceof Error ? err.message : err}); run npm run build:web`),
+  );
+
   const { url: databaseUrl, embedded } = await resolveDatabase(config, logger);
   say(embedded ? `PostgreSQL (embedded) on ${new URL(databaseUrl).host}` : 'PostgreSQL from DATABASE_URL');
   await ensureDatabaseExists(databaseUrl);
@@ -101,6 +107,7 @@ if (require.main === module) {
     .then((stack) => {
       console.log(`
 AIMake is running (ready in ${((Date.now() - started) / 1000).toFixed(1)} s)
+  Studio       ${stack.apiUrl}/studio/
   API          ${stack.apiUrl}
   API docs     ${stack.apiUrl}/openapi.json
   Temporal UI  ${stack.temporalUiUrl}

@@ -1,0 +1,189 @@
+// A new podcast: source, title, duration, style, language, voices, review; estimate, then generate.
+import { useEffect, useState } from 'preact/hooks';
+import type { components } from '../../../clients/typescript/schema';
+import { api, must } from '../api';
+import { useAction } from '../hooks';
+import { clock, languageName, useI18n, type Key } from '../i18n';
+import { navigate } from '../router';
+import type { Estimate, Podcast } from '../types';
+import { useVoices, voiceLabel } from './Voices';
+
+type Body = components['schemas']['CreatePodcastRequest'];
+type SourceType = 'text' | 'url' | 'topic';
+const SOURCES: [SourceType, Key][] = [
+  ['text', 'sourceText'],
+  ['url', 'sourceUrl'],
+  ['topic', 'sourceTopic'],
+];
+const DURATIONS = [1, 2, 5, 10, 15, 20, 30, 60];
+const STYLES: [Body['style'] & string, Key][] = [
+  ['casual', 'styleCasual'],
+  ['formal', 'styleFormal'],
+  ['debate', 'styleDebate'],
+];
+
+export function NewPodcastPage() {
+  const { t, lang } = useI18n();
+  const voices = useVoices();
+  const [sourceType, setSourceType] = useState<SourceType>('text');
+  const [source, setSource] = useState('');
+  const [title, setTitle] = useState('');
+  const [minutes, setMinutes] = useState(5);
+  const [style, setStyle] = useState<Body['style'] & string>('casual');
+  const [language, setLanguage] = useState('zh-CN');
+  const [hostVoiceId, setHost] = useState('');
+  const [guestVoiceId, setGuest] = useState('');
+  const [review, setReview] = useState(true);
+  const [estimate, setEstimate] = useState<Estimate | null>(null);
+  const action = useAction();
+
+  const all = voices.data ?? [];
+  const languages = [...new Set(all.map((v) => v.language))].sort();
+  const forLanguage = all.filter((v) => v.language === language);
+  const choices = forLanguage.length ? forLanguage : all;
+  // Keep the voices valid for the language: by default its first two voices every plan may use.
+  useEffect(() => {
+    if (!choices.length) return;
+    const preferred = [...choices.filter((v) => !v.isPremium), ...choices.filter((v) => v.isPremium)];
+    if (!choices.some((v) => v.id === hostVoiceId)) setHost(preferred[0]!.id);
+    if (!choices.some((v) => v.id === guestVoiceId)) setGuest((preferred[1] ?? preferred[0])!.id);
+  }, [choices, hostVoiceId, guestVoiceId]);
+  useEffect(() => setEstimate(null), [sourceType, source, minutes, style, language, hostVoiceId, guestVoiceId]);
+
+  const body = (): Body => ({
+    sourceType,
+    sourceContent: source,
+    ...(title.trim() ? { title: title.trim() } : {}),
+    targetDuration: minutes * 60,
+    style,
+    language,
+    hostVoiceId,
+    guestVoiceId,
+    review,
+  });
+  const sourceLabel = t(SOURCES.find(([s]) => s === sourceType)![1]);
+
+  const onEstimate = () => action.run(async () => setEstimate(await must<Estimate>(api.POST('/v1/podcasts/estimate', { body: body() }))));
+  const onGenerate = (e: Event) => {
+    e.preventDefault();
+    void action.run(async () => {
+      const created = await must<{ podcast: Podcast }>(api.POST('/v1/podcasts', { body: body() }));
+      navigate(`podcasts/${created.podcast.id}`);
+    });
+  };
+
+  return (
+    <section class="card">
+      <h1>{t('navNew')}</h1>
+      {voices.error && (
+        <p role="alert" class="error">
+          {voices.error}
+        </p>
+      )}
+      <form onSubmit={onGenerate}>
+        <div class="field">
+          <label for="field-source">{t('source')}</label>
+          <select id="field-source" value={sourceType} onChange={(e) => setSourceType(e.currentTarget.value as SourceType)}>
+            {SOURCES.map(([s, key]) => (
+              <option key={s} value={s}>
+                {t(key)}
+              </option>
+            ))}
+          </select>
+        </div>
+        <label>
+          {sourceLabel}
+          {sourceType === 'text' ? (
+            <textarea rows={8} required value={source} onInput={(e) => setSource(e.currentTarget.value)} />
+          ) : sourceType === 'url' ? (
+            <input type="url" required value={source} onInput={(e) => setSource(e.currentTarget.value)} />
+          ) : (
+            <input type="text" required value={source} onInput={(e) => setSource(e.currentTarget.value)} />
+          )}
+        </label>
+        <label>
+          {t('title')}
+          <input value={title} maxLength={255} onInput={(e) => setTitle(e.currentTarget.value)} />
+        </label>
+        <div class="row">
+          <div class="field">
+            <label for="field-duration">{t('duration')}</label>
+            <select id="field-duration" value={minutes} onChange={(e) => setMinutes(Number(e.currentTarget.value))}>
+              {DURATIONS.map((m) => (
+                <option key={m} value={m}>
+                  {t('minutes', { n: m })}
+                </option>
+              ))}
+            </select>
+          </div>
+          <div class="field">
+            <label for="field-style">{t('style')}</label>
+            <select id="field-style" value={style} onChange={(e) => setStyle(e.currentTarget.value as typeof style)}>
+              {STYLES.map(([s, key]) => (
+                <option key={s} value={s}>
+                  {t(key)}
+                </option>
+              ))}
+            </select>
+          </div>
+          <div class="field">
+            <label for="field-language">{t('language')}</label>
+            <select id="field-language" value={language} onChange={(e) => setLanguage(e.currentTarget.value)}>
+              {(languages.length ? languages : [language]).map((l) => (
+                <option key={l} value={l}>
+                  {languageName(l, lang)}
+                </option>
+              ))}
+            </select>
+          </div>
+        </div>
+        <div class="row">
+          <div class="field">
+            <label for="field-hostVoice">{t('hostVoice')}</label>
+            <select id="field-hostVoice" value={hostVoiceId} onChange={(e) => setHost(e.currentTarget.value)}>
+              {choices.map((v) => (
+                <option key={v.id} value={v.id}>
+                  {voiceLabel(v)}
+                </option>
+              ))}
+            </select>
+          </div>
+          <div class="field">
+            <label for="field-guestVoice">{t('guestVoice')}</label>
+            <select id="field-guestVoice" value={guestVoiceId} onChange={(e) => setGuest(e.currentTarget.value)}>
+              {choices.map((v) => (
+                <option key={v.id} value={v.id}>
+                  {voiceLabel(v)}
+                </option>
+              ))}
+            </select>
+          </div>
+        </div>
+        <label class="check">
+          <input type="checkbox" checked={review} onChange={(e) => setReview(e.currentTarget.checked)} />
+          {t('review')}
+        </label>
+        {estimate && (
+          <p class={estimate.fits ? 'note ok' : 'note warn'} role="status">
+            {t('estimateResult', { duration: clock(estimate.estimatedDuration), cost: clock(estimate.quotaCost), remaining: clock(estimate.quotaRemaining) })}{' '}
+            {estimate.fits ? t('fits') : t('doesNotFit')}
+            {estimate.etaSeconds != null && ` ${t('eta', { eta: clock(estimate.etaSeconds) })}`}
+          </p>
+        )}
+        {action.error && (
+          <p role="alert" class="error">
+            {action.error}
+          </p>
+        )}
+        <div class="actions">
+          <button type="button" disabled={action.busy} onClick={() => void onEstimate()}>
+            {t('estimate')}
+          </button>
+          <button type="submit" class="primary" disabled={action.busy}>
+            {t('generate')}
+          </button>
+        </div>
+      </form>
+    </section>
+  );
+}
