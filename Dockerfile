@@ -10,6 +10,9 @@ COPY src src
 COPY workflows workflows
 COPY activities activities
 COPY migrations migrations
+# The web studio: Vite builds web/ into web/dist, typed by the generated client's schema.
+COPY clients clients
+COPY web web
 RUN npm run build
 
 # Stage 2: production dependencies only (no tsx, no TypeScript), the build, and the system tools.
@@ -21,6 +24,7 @@ WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
 COPY --from=build /app/dist dist
+COPY --from=build /app/web/dist web/dist
 ENV NODE_ENV=production HOST=0.0.0.0 PORT=3000
 # Writable by the app user; a named volume mounted here inherits this ownership.
 RUN mkdir -p /backups /app/.data && chown node:node /backups /app/.data
