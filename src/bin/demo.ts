@@ -88,7 +88,7 @@ Your first podcast is ready.
   MP3          ${mp3}
   Duration     ${podcast.duration.toFixed(1)} s (${podcast.script.length} lines, two voices)
   Temporal UI  ${runUrl}
-  Studio       ${stack.apiUrl}/studio/  (sign in as ${DEMO_EMAIL})
+  Studio       ${stack.apiUrl}/studio/  (sign in as ${DEMO_EMAIL}, password ${process.env.DEMO_PASSWORD ? 'from DEMO_PASSWORD' : DEMO_PASSWORD})
   API          ${stack.apiUrl}`);
   } catch (err) {
     console.error(`[demo] ${err instanceof Error ? err.message : err}`);
