@@ -54,13 +54,8 @@ function run(script: string, args: string[], env: NodeJS.ProcessEnv) {
 const exited = (child: ChildProcess) =>
   new Promise<number | null>((r) => (child.exitCode !== null ? r(child.exitCode) : child.once('exit', (code) => r(code))));
 
-describe('process entry points', function () {
+describe(`process entry points (on Node ${spawnSync(NODE, ['--version'], { encoding: 'utf8' }).stdout.trim()})`, function () {
   this.timeout(180_000);
-
-  before(function () {
-    const version = spawnSync(NODE, ['--version'], { encoding: 'utf8' }).stdout.trim();
-    this.test!.parent!.title += ` (on Node ${version})`;
-  });
 
   it('npm run dev: serves /readyz and the Temporal UI, then stops every child on Ctrl-C', async () => {
     const env = await isolatedEnv();
