@@ -37,7 +37,7 @@ export function scriptView(script: ScriptLine[] | null) {
 }
 
 /** `isPublic` is its audio's visibility (false until it has one). */
-export function podcastView(p: Podcast, job: PodcastJob | null, publicUrl?: string, isPublic = false) {
+export function podcastView(p: Podcast, job: PodcastJob | null, publicUrl: string | undefined, isPublic: boolean) {
   return {
     id: p.id,
     title: p.title,

@@ -83,7 +83,8 @@ export function podcastRoutes(deps: { podcasts: PodcastService; knex: Knex; stor
         const key = idempotencyKeyOf(ctx);
         const { podcast, job } = await podcasts.create(auth!.user, body, key);
         ctx.status = 202;
-        ctx.body = { podcast: podcastView(podcast, job, publicUrl), job: jobView(job) };
+        // A new podcast has no audio to be public yet.
+        ctx.body = { podcast: podcastView(podcast, job, publicUrl, false), job: jobView(job) };
       },
     }),
     route({
