@@ -26,8 +26,12 @@ async function jobEvent(knex: Knex, publicUrl: string | undefined, end: JobEnd):
     const owner = await knex('podcasts').where({ id: end.podcastId }).first('user_id');
     if (!job || !owner || job.status !== end.type.slice('podcast.'.length)) return null;
     const data = async () => {
-      const podcast = await knex('podcasts').where({ id: end.podcastId }).first();
-      return { podcast: podcastView(podcast!, job, publicUrl), job: jobView(job) };
+      const podcast = (await knex('podcasts').where({ id: end.podcastId }).first())!;
+      // As GET shows it: public when its audio is (a regenerated podcast may be).
+      const audio = podcast.audio_url
+        ? await knex('audios').where({ user_id: podcast.user_id, audio_url: podcast.audio_url, type: 'podcast', is_deleted: false }).first('is_public')
+        : undefined;
+      return { podcast: podcastView(podcast, job, publicUrl, Boolean(audio?.is_public)), job: jobView(job) };
     };
     return { type: end.type, jobId: job.id, userId: owner.user_id, at: job.completed_at ?? job.created_at, data };
   }

@@ -387,10 +387,12 @@ export interface paths {
         get: operations["getPodcast"];
         put?: never;
         post?: never;
-        delete?: never;
+        /** Delete a podcast, its jobs and its files; its audio leaves the library, usage history stays */
+        delete: operations["deletePodcast"];
         options?: never;
         head?: never;
-        patch?: never;
+        /** Rename a podcast (and its audio in the library) or change whether its audio is public */
+        patch: operations["updatePodcast"];
         trace?: never;
     };
     "/v1/podcasts/{id}/job": {
@@ -958,6 +960,11 @@ export interface components {
             guestVoiceId: string;
             /** @default false */
             review?: boolean;
+        };
+        UpdatePodcastRequest: {
+            title?: string | null;
+            /** @description The podcast's audio; 409 while it has none */
+            isPublic?: boolean;
         };
         UpdatePodcastScriptRequest: {
             script: {
@@ -2310,6 +2317,122 @@ export interface operations {
             };
             /** @description Not signed in, or an invalid token or key */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    deletePodcast: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Deleted */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Invalid input (details name the fields) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not signed in, or an invalid token or key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A job is running or a draft waits: cancel it first */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    updatePodcast: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["UpdatePodcastRequest"];
+            };
+        };
+        responses: {
+            /** @description The updated podcast */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Invalid input (details name the fields) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not signed in, or an invalid token or key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description isPublic given, and the podcast has no audio yet */
+            409: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -83,7 +83,7 @@ export function createApi(deps: ApiDeps) {
   );
 
   const storage = storageFromConfig(config);
-  const podcasts = new PodcastService(knex, deps.temporal, config, logger, Boolean(config.OPENAI_API_KEY));
+  const podcasts = new PodcastService(knex, deps.temporal, config, logger, Boolean(config.OPENAI_API_KEY), storage);
   const audios = new AudioService(knex, deps.temporal, config, logger);
   const apiKeys = new ApiKeys(knex);
   // Connects only while some event stream is open; close() ends those streams on shutdown.

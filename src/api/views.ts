@@ -36,7 +36,8 @@ export function scriptView(script: ScriptLine[] | null) {
   return script ? script.map((l) => ({ role: l.role, text: l.text, voiceId: l.voice_id })) : null;
 }
 
-export function podcastView(p: Podcast, job: PodcastJob | null, publicUrl?: string) {
+/** `isPublic` is its audio's visibility (false until it has one). */
+export function podcastView(p: Podcast, job: PodcastJob | null, publicUrl: string | undefined, isPublic: boolean) {
   return {
     id: p.id,
     title: p.title,
@@ -51,6 +52,7 @@ export function podcastView(p: Podcast, job: PodcastJob | null, publicUrl?: stri
     audioUrl: p.audio_url ? fileUrl(publicUrl, `/v1/podcasts/${p.id}/file`) : null,
     duration: p.duration,
     status: p.status,
+    isPublic,
     ttsProvider: p.tts_provider ?? null,
     createdAt: iso(p.created_at),
     updatedAt: iso(p.updated_at),
@@ -58,7 +60,7 @@ export function podcastView(p: Podcast, job: PodcastJob | null, publicUrl?: stri
   };
 }
 
-export const podcastWithJobView = ({ podcast, job }: PodcastWithJob, publicUrl?: string) => podcastView(podcast, job, publicUrl);
+export const podcastWithJobView = ({ podcast, job, isPublic }: PodcastWithJob, publicUrl?: string) => podcastView(podcast, job, publicUrl, isPublic);
 
 export function audioView(a: AudioWithVoice, publicUrl?: string) {
   return {

@@ -147,6 +147,8 @@ export interface TimelineEntry {
 export interface PodcastWithJob {
   podcast: Podcast;
   job: PodcastJob | null;
+  /** Whether its audio (the podcast's `audios` row, where visibility lives) is public; false without one. */
+  isPublic: boolean;
 }
 
 export interface PodcastSegment {

@@ -12,6 +12,7 @@ import { engineOf, estimateOf, etaOf, quotaRemaining, rateOf, type Estimate } fr
 import { lineSeconds, type ScriptPace } from '../script/pace';
 import type { Publication } from '../publishing/transcripts';
 import { jsonb } from '../db';
+import type { Storage } from '../storage/types';
 import type { TemporalGateway } from '../temporal/client';
 import { approveScript, cancelPodcastRun, podcastWorkflowId, startPodcastRun } from '../temporal/jobs';
 import { forgetIdempotencyKey, idempotent } from './idempotency';
@@ -47,7 +48,38 @@ export class PodcastService {
     private readonly config: Config,
     private readonly logger: Logger,
     private readonly llmConfigured: boolean,
+    private readonly storage: Storage,
   ) {}
+
+  /**
+   * The podcast's audio in the library: the `audios` row (type podcast) its completion wrote and
+   * each new generation updates in place. Its `is_public` is the podcast's visibility (transcript,
+   * chapters and feeds read it there), so the podcast has no flag of its own.
+   */
+  private audioOf(db: Knex | Knex.Transaction, p: Pick<Podcast, 'user_id' | 'audio_url'>) {
+    return db('audios').where({ user_id: p.user_id, audio_url: p.audio_url ?? '', type: 'podcast', is_deleted: false });
+  }
+
+  /** Which of these podcasts are public, in one query. */
+  private async publicIds(db: Knex | Knex.Transaction, podcasts: Podcast[]): Promise<Set<string>> {
+    const withAudio = podcasts.filter((p) => p.audio_url);
+    if (!withAudio.length) return new Set();
+    const urls: string[] = (
+      await db('audios')
+        .where({ user_id: withAudio[0]!.user_id, type: 'podcast', is_deleted: false, is_public: true })
+        .whereIn(
+          'audio_url',
+          withAudio.map((p) => p.audio_url!),
+        )
+        .select('audio_url')
+    ).map((a) => a.audio_url);
+    return new Set(withAudio.filter((p) => urls.includes(p.audio_url!)).map((p) => p.id));
+  }
+
+  private async withJob(db: Knex | Knex.Transaction, podcast: Podcast): Promise<PodcastWithJob> {
+    const job = (await latestJob(db, podcast.id)) ?? null;
+    return { podcast, job, isPublic: (await this.publicIds(db, [podcast])).has(podcast.id) };
+  }
 
   /** The caller's podcast, or 404 (another user's podcast is also 404). */
   async owned(user: User, podcastId: string, trx: Knex | Knex.Transaction = this.knex): Promise<Podcast> {
@@ -75,8 +107,7 @@ export class PodcastService {
   }
 
   async get(user: User, podcastId: string): Promise<PodcastWithJob> {
-    const podcast = await this.owned(user, podcastId);
-    return { podcast, job: (await latestJob(this.knex, podcast.id)) ?? null };
+    return this.withJob(this.knex, await this.owned(user, podcastId));
   }
 
   async list(user: User, q: { limit: number; offset: number; status?: PodcastStatus }) {
@@ -88,7 +119,8 @@ export class PodcastService {
       this.knex,
       rows.map((r) => r.id),
     );
-    const items: PodcastWithJob[] = rows.map((podcast) => ({ podcast, job: jobs.get(podcast.id) ?? null }));
+    const publicIds = await this.publicIds(this.knex, rows);
+    const items: PodcastWithJob[] = rows.map((podcast) => ({ podcast, job: jobs.get(podcast.id) ?? null, isPublic: publicIds.has(podcast.id) }));
     return { items, total: Number(counted?.count ?? 0), limit: q.limit, offset: q.offset };
   }
 
@@ -245,7 +277,7 @@ export class PodcastService {
         .where({ id: p.id })
         .update({ script: jsonb(trx, script), updated_at: trx.fn.now() })
         .returning('*');
-      return { podcast: updated ?? p, job: (await latestJob(trx, p.id)) ?? null };
+      return this.withJob(trx, updated ?? p);
     });
   }
 
@@ -280,7 +312,8 @@ export class PodcastService {
     try {
       job = await this.knex.transaction(async (trx) => {
         const locked = await trx('podcasts').where({ id: p.id }).forUpdate().first();
-        if (!locked || !REGENERABLE_STATUSES.includes(locked.status)) throw conflict(`A ${locked?.status} podcast cannot be generated again`);
+        if (!locked) throw notFound('Podcast'); // deleted meanwhile
+        if (!REGENERABLE_STATUSES.includes(locked.status)) throw conflict(`A ${locked.status} podcast cannot be generated again`);
         const j = await openJob(trx, p.id);
         await reserveQuota(trx, { userId: user.id, jobKey: podcastJobKey(j.id), seconds });
         return j;
@@ -300,9 +333,7 @@ export class PodcastService {
    */
   async published(user: User | null, podcastId: string): Promise<Publication> {
     const p = await this.knex('podcasts').where({ id: podcastId }).first();
-    const audio = p?.audio_url
-      ? await this.knex('audios').where({ user_id: p.user_id, audio_url: p.audio_url, type: 'podcast', is_deleted: false }).first()
-      : undefined;
+    const audio = p?.audio_url ? await this.audioOf(this.knex, p).first() : undefined;
     if (!p || (p.user_id !== user?.id && !audio?.is_public)) throw notFound('Podcast');
     return this.publication(p);
   }
@@ -324,6 +355,63 @@ export class PodcastService {
     if (!p.audio_url) return null;
     const audio = await this.knex('audios').where({ user_id: p.user_id, audio_url: p.audio_url, type: 'podcast' }).first('text');
     return audio?.text ?? null;
+  }
+
+  /**
+   * PATCH: a new title (the podcast's and its audio's, so both libraries agree) and/or visibility,
+   * which is its audio's: 409 while the podcast has no audio in the library.
+   */
+  async update(user: User, podcastId: string, patch: { title?: string | null; isPublic?: boolean }): Promise<PodcastWithJob> {
+    return this.knex.transaction(async (trx) => {
+      const p = await trx('podcasts').where({ id: podcastId, user_id: user.id }).forUpdate().first();
+      if (!p) throw notFound('Podcast');
+      const audio = p.audio_url ? await this.audioOf(trx, p).forUpdate().first('id') : undefined;
+      if (patch.isPublic !== undefined && !audio) throw conflict(`The podcast has no audio to make public or private yet (it is ${p.status})`);
+      let updated = p;
+      if (patch.title !== undefined) {
+        [updated = p] = await trx('podcasts').where({ id: p.id }).update({ title: patch.title, updated_at: trx.fn.now() }).returning('*');
+      }
+      if (audio) {
+        await trx('audios')
+          .where({ id: audio.id })
+          .update({
+            updated_at: trx.fn.now(),
+            ...(patch.title !== undefined ? { title: patch.title } : {}),
+            ...(patch.isPublic !== undefined ? { is_public: patch.isPublic } : {}),
+          });
+      }
+      return this.withJob(trx, updated);
+    });
+  }
+
+  /**
+   * DELETE: the podcast, its jobs and spoken lines (their foreign keys cascade), its jobs'
+   * pronunciation copies and its stored files go; its audio leaves the library as an audio delete
+   * does (soft: usage_logs point at it). Usage rows stay, so the month's usage and quota are
+   * unchanged; they only lose the link to a podcast that no longer exists. 409 while a job runs
+   * or a draft waits (cancel first): its run would write to what is being removed.
+   */
+  async remove(user: User, podcastId: string): Promise<void> {
+    await this.knex.transaction(async (trx) => {
+      const p = await trx('podcasts').where({ id: podcastId, user_id: user.id }).forUpdate().first();
+      if (!p) throw notFound('Podcast');
+      const job = await latestJob(trx, p.id);
+      if (job && !isFinished(job.status)) throw conflict(`A ${p.status} podcast cannot be deleted; cancel it first`);
+      const audioIds = trx('usage_logs').where({ podcast_id: p.id }).whereNotNull('audio_id').select('audio_id');
+      await trx('audios')
+        .where({ user_id: p.user_id, type: 'podcast', is_deleted: false })
+        .andWhere((w) => w.where({ audio_url: p.audio_url ?? '' }).orWhereIn('id', audioIds))
+        .update({ is_deleted: true, is_public: false, updated_at: trx.fn.now() });
+      await trx('usage_logs').where({ podcast_id: p.id }).update({ podcast_id: null });
+      await trx('job_pronunciations')
+        .whereIn('job_id', trx('podcast_jobs').where({ podcast_id: p.id }).select('id'))
+        .delete();
+      await trx('podcasts').where({ id: p.id }).delete();
+      // Files last, with the row still locked: a failed removal rolls the delete back (try again),
+      // and nothing can start a job that would write here meanwhile. Every file of a podcast lives
+      // under its folder (audio, spoken lines, fetched source).
+      await this.storage.deletePrefix(`podcasts/${p.id}`);
+    });
   }
 
   async cancel(user: User, podcastId: string): Promise<PodcastJob> {

@@ -246,7 +246,7 @@ describe('the web studio in a real browser', function () {
     assert.deepEqual(problems.list, [], 'no console errors and no failed requests');
   });
 
-  it("shows the API's own error message, plays a voice preview, cancels a run, keeps a text-to-speech library (speak, rename, make public, delete) and webhooks, signs out and in", async () => {
+  it("shows the API's own error message, plays a voice preview, cancels a run, keeps a library (speak, rename, make public, delete audios and podcasts) and webhooks, signs out and in", async () => {
     await page.setViewportSize({ width: 1280, height: 900 });
     await page.goto(`${stack.url}/studio/?lang=en#/new`);
 
@@ -307,7 +307,8 @@ describe('the web studio in a real browser', function () {
       'the audio in the library',
     );
     await rename.fill('Studio hello, renamed');
-    await page.getByRole('button', { name: 'Save' }).click();
+    // Podcasts have their own Save buttons on this page: this audio's.
+    await page.getByRole('listitem').filter({ has: rename }).getByRole('button', { name: 'Save' }).click();
     const item = page.getByRole('listitem').filter({ has: page.getByRole('textbox', { name: 'Rename: Studio hello, renamed' }) });
     await item.waitFor();
     // Saved, not just ticked: the list read again from the API shows it public.
@@ -325,6 +326,43 @@ describe('the web studio in a real browser', function () {
     page.once('dialog', (dialog) => void dialog.accept());
     await item.getByRole('button', { name: 'Delete' }).click();
     await item.waitFor({ state: 'detached' });
+
+    // The podcast made above, the same way: renamed, made public, deleted (after a confirmation).
+    const podcastRename = page.getByRole('textbox', { name: 'Rename: Studio browser test' });
+    await podcastRename.fill('Studio browser test, renamed');
+    await page.getByRole('listitem').filter({ has: podcastRename }).getByRole('button', { name: 'Save' }).click();
+    const podcastItem = page.getByRole('listitem').filter({ has: page.getByRole('link', { name: 'Studio browser test, renamed' }) });
+    await podcastItem.waitFor();
+    const podcastId = (await podcastItem.getByRole('link').getAttribute('href'))!.split('/podcasts/')[1]!;
+    const published = page.waitForResponse((res) => res.request().method() === 'PATCH' && new URL(res.url()).pathname === `/v1/podcasts/${podcastId}`);
+    await podcastItem.getByRole('checkbox', { name: 'Public' }).check();
+    assert.equal((await published).status(), 200);
+    await watchValues(
+      () => podcastItem.getByRole('checkbox', { name: 'Public' }).isChecked(),
+      (v) => v,
+      5_000,
+      'the podcast to be public',
+    );
+    // Saved for everyone: its transcript now needs no sign-in, and its audio has the new title.
+    assert.equal((await fetch(`${stack.url}/v1/podcasts/${podcastId}/transcript`)).status, 200, 'a public podcast');
+    const podcastAudio = await page.evaluate(async () => (await (await fetch('/v1/audios?type=podcast')).json()).items[0]);
+    assert.equal(podcastAudio.title, 'Studio browser test, renamed');
+    assert.equal(podcastAudio.isPublic, true);
+    // The canceled run offers Delete too; only a running one offers Cancel.
+    const canceledItem = page.getByRole('listitem').filter({ has: page.getByRole('link', { name: 'Canceled in the browser' }) });
+    assert.equal(await canceledItem.getByRole('button', { name: 'Delete' }).count(), 1);
+    assert.equal(await canceledItem.getByRole('checkbox', { name: 'Public' }).count(), 0, 'no audio to publish');
+    await shot(page, '13-library-podcast');
+    let asked = '';
+    page.once('dialog', (dialog) => {
+      asked = dialog.message();
+      void dialog.accept();
+    });
+    await podcastItem.getByRole('button', { name: 'Delete' }).click();
+    await podcastItem.waitFor({ state: 'detached' });
+    assert.match(asked, /Delete the podcast “Studio browser test, renamed”/);
+    assert.equal(await stack.knex('podcasts').where({ id: podcastId }).first(), undefined, 'deleted');
+    assert.equal((await fetch(`${stack.url}/v1/podcasts/${podcastId}/transcript`)).status, 404);
 
     // Team: API keys need the Team plan; a webhook shows its secret once, then goes.
     await page.getByRole('link', { name: 'Team' }).click();
@@ -344,7 +382,7 @@ describe('the web studio in a real browser', function () {
     await page.getByLabel('Password').fill(password);
     await page.getByRole('button', { name: 'Sign in' }).click();
     await page.getByRole('link', { name: 'Library' }).click();
-    await page.getByRole('link', { name: 'Studio browser test' }).waitFor();
+    await page.getByRole('link', { name: 'Canceled in the browser' }).waitFor();
 
     // A session the API no longer knows (here: the cookie is gone) sends the studio back to sign in.
     for (const path of ['/v1/me', '/v1/usage']) problems.expected.add(`GET ${path} 401`);

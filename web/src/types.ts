@@ -70,6 +70,8 @@ export interface Podcast {
   audioUrl: string | null;
   duration: number | null;
   status: PodcastStatus;
+  /** Its audio's visibility (false until it has one). */
+  isPublic: boolean;
   createdAt: string;
   job: Job | null;
 }

@@ -83,7 +83,8 @@ export function podcastRoutes(deps: { podcasts: PodcastService; knex: Knex; stor
         const key = idempotencyKeyOf(ctx);
         const { podcast, job } = await podcasts.create(auth!.user, body, key);
         ctx.status = 202;
-        ctx.body = { podcast: podcastView(podcast, job, publicUrl), job: jobView(job) };
+        // A new podcast has no audio to be public yet.
+        ctx.body = { podcast: podcastView(podcast, job, publicUrl, false), job: jobView(job) };
       },
     }),
     route({
@@ -127,6 +128,43 @@ export function podcastRoutes(deps: { podcasts: PodcastService; knex: Knex; stor
       responses: { 200: { description: 'The podcast' } },
       handler: async (ctx, { params, auth }) => {
         ctx.body = podcastWithJobView(await podcasts.get(auth!.user, params.id), publicUrl);
+      },
+    }),
+    route({
+      method: 'patch',
+      path: '/v1/podcasts/:id',
+      operationId: 'updatePodcast',
+      tag: 'podcasts',
+      scope: 'podcast',
+      summary: 'Rename a podcast (and its audio in the library) or change whether its audio is public',
+      auth: 'required',
+      params: IdParams,
+      body: z
+        .strictObject({
+          title: z.string().regex(NOT_BLANK, 'must not be blank').trim().min(1).max(200).nullable().optional(),
+          isPublic: z.boolean().optional().describe("The podcast's audio; 409 while it has none"),
+        })
+        .refine((b) => b.title !== undefined || b.isPublic !== undefined, 'give title or isPublic')
+        // What the refinement means, for the OpenAPI document (both keys are the only ones allowed).
+        .meta({ minProperties: 1 }),
+      responses: { 200: { description: 'The updated podcast' }, 409: { description: 'isPublic given, and the podcast has no audio yet' } },
+      handler: async (ctx, { params, body, auth }) => {
+        ctx.body = podcastWithJobView(await podcasts.update(auth!.user, params.id, body), publicUrl);
+      },
+    }),
+    route({
+      method: 'delete',
+      path: '/v1/podcasts/:id',
+      operationId: 'deletePodcast',
+      tag: 'podcasts',
+      scope: 'podcast',
+      summary: 'Delete a podcast, its jobs and its files; its audio leaves the library, usage history stays',
+      auth: 'required',
+      params: IdParams,
+      responses: { 204: { description: 'Deleted' }, 409: { description: 'A job is running or a draft waits: cancel it first' } },
+      handler: async (ctx, { params, auth }) => {
+        await podcasts.remove(auth!.user, params.id);
+        ctx.status = 204;
       },
     }),
     route({

@@ -1,31 +1,48 @@
 // The library: podcasts and text-to-speech audios with status, duration and date; rename,
-// public/private and delete for audios; and a text-to-speech form.
+// public/private and delete for both (a running podcast is canceled instead); and a
+// text-to-speech form.
+import type { ComponentChildren } from 'preact';
 import { useState } from 'preact/hooks';
 import { api, must } from '../api';
 import { useAction, useLoad } from '../hooks';
-import { clock, formatDate, useI18n } from '../i18n';
+import { clock, formatDate, useI18n, type Key } from '../i18n';
 import type { Audio, List, Podcast } from '../types';
 import { STATUS_KEYS } from './Podcast';
 import { useVoices, voiceLabel } from './Voices';
 
-function AudioRow({ audio, onChanged }: { audio: Audio; onChanged: () => void }) {
-  const { t, lang } = useI18n();
-  const [title, setTitle] = useState(audio.title ?? '');
-  const [isPublic, setPublic] = useState(audio.isPublic);
-  const action = useAction();
-  const path = { params: { path: { id: audio.id } } };
-  const name = audio.title ?? t('untitled');
+type Patch = { title?: string | null; isPublic?: boolean };
 
-  const patch = (body: { title?: string | null; isPublic?: boolean }) =>
-    action.run(async () => (await must(api.PATCH('/v1/audios/{id}', { ...path, body })), onChanged()));
+/**
+ * One library entry's controls, the same for a podcast and an audio: rename, public/private
+ * (`isPublic` null: nothing to publish yet), and delete after a confirmation, or `stop` (a running
+ * podcast: cancel it) in its place.
+ */
+function LibraryItem(props: {
+  title: string | null;
+  isPublic: boolean | null;
+  patch: (body: Patch) => Promise<unknown>;
+  remove: () => Promise<unknown>;
+  confirmKey: Key;
+  stop?: () => Promise<unknown>;
+  onChanged: () => void;
+  children: ComponentChildren;
+}) {
+  const { t } = useI18n();
+  const [title, setTitle] = useState(props.title ?? '');
+  const [isPublic, setPublic] = useState(props.isPublic ?? false);
+  const action = useAction();
+  const name = props.title ?? t('untitled');
+
+  const patch = (body: Patch) => action.run(async () => (await props.patch(body), props.onChanged()));
   // Shown at once; put back if the API refuses.
   const makePublic = async (on: boolean) => {
     setPublic(on);
     if (!(await patch({ isPublic: on }))) setPublic(!on);
   };
   const remove = () => {
-    if (confirm(t('confirmDelete', { title: name }))) void action.run(async () => (await must(api.DELETE('/v1/audios/{id}', path)), onChanged()));
+    if (confirm(t(props.confirmKey, { title: name }))) void action.run(async () => (await props.remove(), props.onChanged()));
   };
+  const stop = props.stop;
 
   return (
     <li class="item">
@@ -36,23 +53,28 @@ function AudioRow({ audio, onChanged }: { audio: Audio; onChanged: () => void })
           void patch({ title: title.trim() || null });
         }}
       >
-        <input aria-label={`${t('rename')}: ${name}`} value={title} maxLength={255} onInput={(e) => setTitle(e.currentTarget.value)} />
+        <input aria-label={`${t('rename')}: ${name}`} value={title} maxLength={200} onInput={(e) => setTitle(e.currentTarget.value)} />
         <button type="submit" disabled={action.busy}>
           {t('save')}
         </button>
       </form>
-      <p class="muted">
-        {audio.voiceName ?? ''} · {audio.duration != null ? clock(audio.duration) : '—'} · {formatDate(audio.createdAt, lang)}
-      </p>
-      <audio controls preload="none" src={`/v1/audios/${encodeURIComponent(audio.id)}/file`} aria-label={name} />
+      {props.children}
       <div class="actions">
-        <label class="check">
-          <input type="checkbox" checked={isPublic} disabled={action.busy} onChange={(e) => void makePublic(e.currentTarget.checked)} />
-          {t('public')}
-        </label>
-        <button type="button" class="danger" disabled={action.busy} onClick={remove}>
-          {t('delete')}
-        </button>
+        {props.isPublic !== null && (
+          <label class="check">
+            <input type="checkbox" checked={isPublic} disabled={action.busy} onChange={(e) => void makePublic(e.currentTarget.checked)} />
+            {t('public')}
+          </label>
+        )}
+        {stop ? (
+          <button type="button" disabled={action.busy} onClick={() => void action.run(async () => (await stop(), props.onChanged()))}>
+            {t('cancel')}
+          </button>
+        ) : (
+          <button type="button" class="danger" disabled={action.busy} onClick={remove}>
+            {t('delete')}
+          </button>
+        )}
       </div>
       {action.error && (
         <p role="alert" class="error">
@@ -60,6 +82,52 @@ function AudioRow({ audio, onChanged }: { audio: Audio; onChanged: () => void })
         </p>
       )}
     </li>
+  );
+}
+
+const FINISHED = new Set(['completed', 'failed', 'canceled']);
+
+function PodcastRow({ podcast: p, onChanged }: { podcast: Podcast; onChanged: () => void }) {
+  const { t, lang } = useI18n();
+  const path = { params: { path: { id: p.id } } };
+  // A job that runs, or a draft that waits for review, is canceled first (the API answers 409 to a delete).
+  const running = p.job !== null && !FINISHED.has(p.job.status);
+  return (
+    <LibraryItem
+      title={p.title}
+      // Visibility is the podcast's audio's: there is none to publish before the first completion.
+      isPublic={p.audioUrl ? p.isPublic : null}
+      patch={(body) => must(api.PATCH('/v1/podcasts/{id}', { ...path, body }))}
+      remove={() => must(api.DELETE('/v1/podcasts/{id}', path))}
+      confirmKey="confirmDeletePodcast"
+      stop={running ? () => must(api.POST('/v1/podcasts/{id}/cancel', path)) : undefined}
+      onChanged={onChanged}
+    >
+      <p class="muted">
+        <a href={`#/podcasts/${p.id}`}>{p.title ?? t('untitled')}</a> · {t(STATUS_KEYS[p.status] ?? 'statusProcessing')} ·{' '}
+        {p.duration != null ? clock(p.duration) : '—'} · {formatDate(p.createdAt, lang)}
+      </p>
+    </LibraryItem>
+  );
+}
+
+function AudioRow({ audio, onChanged }: { audio: Audio; onChanged: () => void }) {
+  const { t, lang } = useI18n();
+  const path = { params: { path: { id: audio.id } } };
+  return (
+    <LibraryItem
+      title={audio.title}
+      isPublic={audio.isPublic}
+      patch={(body) => must(api.PATCH('/v1/audios/{id}', { ...path, body }))}
+      remove={() => must(api.DELETE('/v1/audios/{id}', path))}
+      confirmKey="confirmDelete"
+      onChanged={onChanged}
+    >
+      <p class="muted">
+        {audio.voiceName ?? ''} · {audio.duration != null ? clock(audio.duration) : '—'} · {formatDate(audio.createdAt, lang)}
+      </p>
+      <audio controls preload="none" src={`/v1/audios/${encodeURIComponent(audio.id)}/file`} aria-label={audio.title ?? t('untitled')} />
+    </LibraryItem>
   );
 }
 
@@ -121,7 +189,7 @@ function SpeakForm({ onStarted }: { onStarted: () => void }) {
 }
 
 export function LibraryPage() {
-  const { t, lang } = useI18n();
+  const { t } = useI18n();
   const podcasts = useLoad(() => must<List<Podcast>>(api.GET('/v1/podcasts', { params: { query: { limit: 50 } } })), []);
   const audios = useLoad(() => must<List<Audio>>(api.GET('/v1/audios', { params: { query: { limit: 50, type: 'tts' } } })), []);
 
@@ -138,12 +206,7 @@ export function LibraryPage() {
         {podcasts.data?.items.length === 0 && <p class="muted">{t('nothingYet')}</p>}
         <ul class="items">
           {podcasts.data?.items.map((p) => (
-            <li key={p.id} class="item">
-              <a href={`#/podcasts/${p.id}`}>{p.title ?? t('untitled')}</a>
-              <p class="muted">
-                {t(STATUS_KEYS[p.status] ?? 'statusProcessing')} · {p.duration != null ? clock(p.duration) : '—'} · {formatDate(p.createdAt, lang)}
-              </p>
-            </li>
+            <PodcastRow key={`${p.id}:${p.title}:${p.isPublic}:${p.status}`} podcast={p} onChanged={podcasts.reload} />
           ))}
         </ul>
       </section>
