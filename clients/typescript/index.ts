@@ -70,6 +70,11 @@ export interface PodcastJob {
   lengthNote: string | null;
   /** Seconds until the job should end (null until it can be estimated). */
   etaSeconds: number | null;
+  /** Lines spoken so far, of linesTotal (null before the script is spoken). */
+  linesDone: number | null;
+  linesTotal: number | null;
+  /** A review run waiting for its script to be approved (POST /v1/podcasts/{id}/generate). */
+  awaitingApproval: boolean;
   startedAt: string | null;
   completedAt: string | null;
   createdAt: string | null;
@@ -119,11 +124,8 @@ export async function waitForPodcast(client: AimakeClient, id: string, opts: Wai
       etag = response.headers.get('etag') ?? undefined;
       opts.onProgress?.(job);
       if (FINISHED.has(job.status)) return job;
-      if (job.status === 'scripting') {
-        // A review run parks after scripting with its podcast in draft: nothing more will happen.
-        const podcast = await unwrap(client.GET('/v1/podcasts/{id}', { params: { path: { id } }, signal: opts.signal }));
-        if ((podcast as unknown as { status?: string }).status === 'draft') return job;
-      }
+      // A review run parks after scripting: nothing more happens until its script is approved.
+      if (job.awaitingApproval) return job;
     }
     await sleep(opts.intervalMs ?? 1000, opts.signal);
   }

@@ -1,5 +1,6 @@
 import crypto from 'node:crypto';
 import type { AudioJob, AudioLookup, AudioWithVoice, Podcast, PodcastJob, PodcastWithJob, ScriptLine, Upload } from '../models';
+import { AWAITING_APPROVAL_STEP, isFinished } from '../jobs/podcastJob';
 
 /**
  * Domain objects (snake_case rows) to API bodies (camelCase), in one place. A replayed
@@ -26,6 +27,11 @@ export function jobView(j: PodcastJob) {
     lengthNote: j.length_note ?? null,
     // Seconds until the job should end: from the lines left and this job's pace (null until known).
     etaSeconds: j.eta_seconds ?? null,
+    // Lines spoken, of the script's lines (null until the script is planned; all once completed).
+    linesDone: j.lines_total == null ? null : j.status === 'completed' ? j.lines_total : (j.lines_done ?? 0),
+    linesTotal: j.lines_total ?? null,
+    // A review run parked until its script is approved (POST …/generate).
+    awaitingApproval: j.current_step === AWAITING_APPROVAL_STEP && !isFinished(j.status),
     startedAt: iso(j.started_at),
     completedAt: iso(j.completed_at),
     createdAt: iso(j.created_at),

@@ -45,6 +45,7 @@ export const JOB_VIEW_COLUMNS = [
   'created_at',
   'length_note',
   'lines_total',
+  'lines_done',
 ] as const;
 
 const withQueuePosition = (db: Db) => db.raw(`${queuePositionSql('podcast_jobs.id', 'podcast_jobs.status')} AS queue_position`);
@@ -126,18 +127,37 @@ export function lineProgressRecorder(knex: Knex, everyMs = 1000) {
       // LEAST: after the length loop rewrote the script, lines of the first version count too.
       `WITH done AS (SELECT LEAST(count(*)::int, :total) AS n FROM podcast_segments WHERE job_id = :job)
        UPDATE podcast_jobs SET progress = 15 + (75 * done.n / :total)::int,
-              current_step = 'Synthesizing line ' || done.n || ' of ' || :total
+              current_step = 'Synthesizing line ' || done.n || ' of ' || :total, lines_done = done.n
        FROM done WHERE id = :job AND status = 'synthesizing' AND progress <= 15 + (75 * done.n / :total)::int`,
       { job: jobId, total },
     );
   };
 }
 
+/** The step of a review run parked for approval (the job view's `awaitingApproval`). */
+export const AWAITING_APPROVAL_STEP = 'Waiting for script approval';
+
 /** A review run parks here: the podcast shows as draft until its script is approved. */
 export async function markDraft(knex: Knex, a: { podcastId: string; jobId: string }) {
   await knex.transaction(async (trx) => {
     await trx('podcasts').where({ id: a.podcastId }).update({ status: 'draft', updated_at: trx.fn.now() });
-    await trx('podcast_jobs').where({ id: a.jobId }).whereNotIn('status', FINISHED_STATUSES).update({ current_step: 'Waiting for script approval' });
+    await trx('podcast_jobs').where({ id: a.jobId }).whereNotIn('status', FINISHED_STATUSES).update({ current_step: AWAITING_APPROVAL_STEP });
+  });
+}
+
+/**
+ * Once the approval has reached the run: the podcast and its job stop looking parked at once,
+ * instead of until the run's next step is recorded (a client polling right after approving would
+ * otherwise see the draft it just approved). Only a still-parked job is touched, so a run that has
+ * moved on already is never rewound.
+ */
+export async function markApproved(knex: Knex, a: { podcastId: string; jobId: string }) {
+  await knex.transaction(async (trx) => {
+    const moved = await trx('podcast_jobs')
+      .where({ id: a.jobId, current_step: AWAITING_APPROVAL_STEP })
+      .whereNotIn('status', FINISHED_STATUSES)
+      .update({ current_step: 'Script approved' });
+    if (moved) await trx('podcasts').where({ id: a.podcastId, status: 'draft' }).update({ status: 'processing', updated_at: trx.fn.now() });
   });
 }
 

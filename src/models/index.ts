@@ -122,6 +122,8 @@ export interface PodcastJob {
   length_note?: string | null;
   /** Lines the job will speak, from its plan (migration 012). */
   lines_total?: number | null;
+  /** Lines spoken so far, of lines_total (migration 017). */
+  lines_done?: number | null;
   /** Not a column: seconds until the job should end, where a read asks for it (jobEtaSql). */
   eta_seconds?: number | null;
   /** The stitched file's lines (migration 012), written by the stitcher. */

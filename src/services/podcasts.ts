@@ -3,7 +3,7 @@ import type { Knex } from 'knex';
 import type { Config } from '../config';
 import { AppError, conflict, notFound, unavailable } from '../errors';
 import { queuePositionSql } from '../capacity/providerLanes';
-import { endJob, isFinished, jobEtaSql, latestJob, latestJobs, openJob } from '../jobs/podcastJob';
+import { endJob, isFinished, JOB_VIEW_COLUMNS, jobEtaSql, latestJob, latestJobs, markApproved, openJob } from '../jobs/podcastJob';
 import { runState, type RunState } from '../jobs/reconcile';
 import type { Logger } from '../logger';
 import type { Podcast, PodcastJob, PodcastStatus, PodcastWithJob, ScriptLine, SourceType, User, Voice } from '../models';
@@ -94,7 +94,7 @@ export class PodcastService {
     // query builder; its columns are listed since a prepared `*` fails once a migration adds one.
     const { rows } = await this.knex
       .raw<{ rows: PodcastJob[] }>(
-        `SELECT j.id, j.podcast_id, j.status, j.progress, j.current_step, j.error_code, j.error_message, j.started_at, j.completed_at, j.created_at, j.length_note,
+        `SELECT ${JOB_VIEW_COLUMNS.map((c) => `j.${c}`).join(', ')},
                 ${queuePositionSql('j.id', 'j.status')} AS queue_position, ${jobEtaSql('j')} AS eta_seconds
         FROM podcast_jobs j JOIN podcasts p ON p.id = j.podcast_id
         WHERE p.id = ? AND p.user_id = ? ORDER BY j.created_at DESC, j.id LIMIT 1`,
@@ -293,7 +293,8 @@ export class PodcastService {
         if (err instanceof WorkflowNotFoundError) throw conflict('This draft is no longer waiting for approval');
         throw unavailable(SERVICE_UNAVAILABLE);
       }
-      return job;
+      await markApproved(this.knex, { podcastId: p.id, jobId: job.id });
+      return (await latestJob(this.knex, p.id)) ?? job;
     }
     if (!REGENERABLE_STATUSES.includes(p.status)) throw conflict(`A ${p.status} podcast cannot be generated again`);
 

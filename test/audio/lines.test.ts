@@ -56,17 +56,19 @@ describe('spoken lines of a podcast on a cloud provider', function () {
     assert.equal(created.status, 202, JSON.stringify(created.body));
     const podcastId: string = created.body.podcast.id;
 
-    const seen: Array<{ status: string; progress: number; currentStep: string }> = [];
+    const seen: Array<{ status: string; progress: number; currentStep: string; linesDone: number | null; linesTotal: number | null }> = [];
     const job = await eventually(
       async () => {
         const r = await call(stack.url, 'GET', `/v1/podcasts/${podcastId}/job`, { token });
-        seen.push({ status: r.body.status, progress: r.body.progress, currentStep: r.body.currentStep });
+        const { status, progress, currentStep, linesDone, linesTotal } = r.body;
+        seen.push({ status, progress, currentStep, linesDone, linesTotal });
         return ['completed', 'failed', 'canceled'].includes(r.body.status) ? r.body : undefined;
       },
       120_000,
       'the podcast to finish',
     );
     assert.equal(job.status, 'completed', JSON.stringify(job));
+    assert.deepEqual({ done: job.linesDone, total: job.linesTotal }, { done: LINES, total: LINES });
     assert.equal(openai.count('/v1/audio/speech'), LINES);
     // The finished file is measured once; the 24 lines themselves start no ffprobe.
     assert.ok((await ffprobeRuns()) - runsBefore <= 1, `ffprobe ran ${(await ffprobeRuns()) - runsBefore} times for ${LINES} lines`);
@@ -74,7 +76,10 @@ describe('spoken lines of a podcast on a cloud provider', function () {
     assertMonotonicProgress(seen);
     const spoken = seen.flatMap((s) => {
       const m = /^Synthesizing line (\d+) of (\d+)$/.exec(s.currentStep ?? '');
-      return s.status === 'synthesizing' && m ? [{ n: Number(m[1]), of: Number(m[2]), progress: s.progress }] : [];
+      if (!(s.status === 'synthesizing' && m)) return [];
+      // The same count as numbers, for clients that show "line n of N" in their own words.
+      assert.deepEqual({ n: s.linesDone, of: s.linesTotal }, { n: Number(m[1]), of: Number(m[2]) });
+      return [{ n: Number(m[1]), of: Number(m[2]), progress: s.progress }];
     });
     assert.ok(
       spoken.some((s) => s.n > 0 && s.n < LINES && s.of === LINES && s.progress > 15 && s.progress < 90),

@@ -118,6 +118,7 @@ describe('podcast lifecycle: cancel, retry, review, quota, idempotency', functio
     );
     assert.equal(draft.script.length, LINES.length);
     assert.equal(draft.job.currentStep, 'Waiting for script approval');
+    assert.equal(draft.job.awaitingApproval, true, 'the job view says it waits for approval');
     const live = await queryJobSnapshot(await stack.temporal.client(), podcastId);
     assert.deepEqual(
       { status: live.status, awaitingApproval: live.awaitingApproval },
@@ -141,9 +142,16 @@ describe('podcast lifecycle: cancel, retry, review, quota, idempotency', functio
 
     const go = await call(stack.url, 'POST', `/v1/podcasts/${podcastId}/generate`, { token });
     assert.equal(go.status, 202, JSON.stringify(go.body));
+    // A client reading right after approving never sees the draft it has just approved.
+    assert.equal(go.body.job.awaitingApproval, false, JSON.stringify(go.body.job));
+    const approved = (await call(stack.url, 'GET', `/v1/podcasts/${podcastId}`, { token })).body;
+    assert.equal(approved.status, 'processing');
+    assert.equal(approved.job.awaitingApproval, false);
     const { job, seen } = await pollJob(stack, token, podcastId);
     assert.equal(job.status, 'completed');
     assertMonotonicProgress(seen);
+    // Line counts as numbers, all of them once completed.
+    assert.deepEqual({ done: job.linesDone, total: job.linesTotal }, { done: edited.length, total: edited.length });
     assert.deepEqual(speechTexts().sort(), edited.map((l) => l.text).sort(), 'exactly the edited script was spoken');
     assert.deepEqual(
       openai.requests

@@ -55,6 +55,9 @@ export interface Job {
   errorMessage: string | null;
   etaSeconds: number | null;
   lengthNote: string | null;
+  linesDone: number | null;
+  linesTotal: number | null;
+  awaitingApproval: boolean;
 }
 export type PodcastStatus = 'draft' | 'processing' | 'completed' | 'failed' | 'canceled';
 export interface Podcast {

@@ -1,5 +1,5 @@
 // A running podcast, live from /events: stage, progress bar, line n of N, ETA; cancel.
-import { useEffect, useRef } from 'preact/hooks';
+import { useEffect } from 'preact/hooks';
 import { api, must } from '../api';
 import { useAction, useJobEvents } from '../hooks';
 import { clock, useI18n, type Key } from '../i18n';
@@ -15,37 +15,27 @@ export function Bar({ label, value }: { label: string; value: number }) {
   );
 }
 
-/** "Synthesizing line 3 of 12" → [3, 12]. */
-function lineOf(step: string | null): [number, number] | null {
-  const m = /(\d+) of (\d+)/.exec(step ?? '');
-  return m ? [Number(m[1]), Number(m[2])] : null;
-}
-
 /** `onSettled` runs when the job ends or parks for review: the podcast's page then reloads it. */
 export function Progress({ podcastId, initial, onSettled }: { podcastId: string; initial: Job | null; onSettled: (job: Job) => void }) {
   const { t } = useI18n();
   const job = useJobEvents(podcastId, initial);
   const cancel = useAction();
   const finished = job && ['completed', 'failed', 'canceled'].includes(job.status);
-  // A review run parks with its script written: the podcast is then a draft to review. Only a
-  // move into that step counts: just after Approve the job still shows it for a moment.
-  const waiting = (j: Job | null) => Boolean(j?.currentStep?.startsWith('Waiting for script approval'));
-  const sawOtherStep = useRef(!waiting(initial));
-  if (job && !waiting(job)) sawOtherStep.current = true;
-  const parked = waiting(job) && sawOtherStep.current;
+  // A review run parks with its script written: the podcast is then a draft to review.
+  const parked = Boolean(job?.awaitingApproval);
 
   useEffect(() => {
     if (job && (finished || parked)) onSettled(job);
   }, [job, finished, parked, onSettled]);
 
-  const lines = lineOf(job?.currentStep ?? null);
+  const lines = job?.status === 'synthesizing' && job.linesDone != null && job.linesTotal ? { n: job.linesDone, total: job.linesTotal } : null;
   return (
     <section class="card" aria-live="polite">
       <h2>{t('progress')}</h2>
-      <p class="stage">{!job ? t('loading') : waiting(job) ? t('stage_pending') : t(`stage_${job.status}` as Key)}</p>
+      <p class="stage">{!job ? t('loading') : parked ? t('stage_pending') : t(`stage_${job.status}` as Key)}</p>
       <Bar label={t('progress')} value={job?.progress ?? 0} />
       <p class="muted">
-        {job?.progress ?? 0}%{lines && ` · ${t('lineOf', { n: lines[0], total: lines[1] })}`}
+        {job?.progress ?? 0}%{lines && ` · ${t('lineOf', lines)}`}
         {job?.etaSeconds != null && !finished && ` · ${t('etaLeft', { eta: clock(job.etaSeconds) })}`}
       </p>
       {cancel.error && (
