@@ -4,6 +4,7 @@ import { useLoad } from '../hooks';
 import { clock, formatDate, useI18n, type Key } from '../i18n';
 import type { Me, Usage } from '../types';
 import { Bar } from './Progress';
+import { ErrorNote } from '../components';
 
 const PLAN_KEYS: Record<string, Key> = { free: 'planFree', pro: 'planPro', team: 'planTeam' };
 
@@ -16,11 +17,7 @@ export function AccountPage({ onSignOut }: { onSignOut: () => void }) {
   return (
     <section class="card">
       <h1>{t('navAccount')}</h1>
-      {me.error && (
-        <p role="alert" class="error">
-          {me.error}
-        </p>
-      )}
+      <ErrorNote message={me.error} />
       {me.data && q && (
         <>
           <p>

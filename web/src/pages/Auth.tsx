@@ -4,6 +4,7 @@ import { session } from '../api';
 import { useAction } from '../hooks';
 import { useI18n } from '../i18n';
 import type { User } from '../types';
+import { ErrorNote } from '../components';
 
 const PROVIDER_NAMES: Record<string, string> = { google: 'Google', github: 'GitHub' };
 
@@ -51,11 +52,7 @@ export function AuthPage({ onSignedIn }: { onSignedIn: (user: User) => void }) {
             onInput={(e) => setPassword(e.currentTarget.value)}
           />
         </label>
-        {error && (
-          <p role="alert" class="error">
-            {error}
-          </p>
-        )}
+        <ErrorNote message={error} />
         <button type="submit" class="primary" disabled={busy}>
           {mode === 'register' ? t('createAccount') : t('signIn')}
         </button>

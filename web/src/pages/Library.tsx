@@ -9,6 +9,7 @@ import { clock, formatDate, useI18n, type Key } from '../i18n';
 import type { Audio, List, Podcast } from '../types';
 import { STATUS_KEYS } from './Podcast';
 import { useVoices, voiceLabel } from './Voices';
+import { ErrorNote } from '../components';
 
 type Patch = { title?: string | null; isPublic?: boolean };
 
@@ -76,11 +77,7 @@ function LibraryItem(props: {
           </button>
         )}
       </div>
-      {action.error && (
-        <p role="alert" class="error">
-          {action.error}
-        </p>
-      )}
+      <ErrorNote message={action.error} />
     </li>
   );
 }
@@ -175,11 +172,7 @@ function SpeakForm({ onStarted }: { onStarted: () => void }) {
           </select>
         </div>
       </div>
-      {action.error && (
-        <p role="alert" class="error">
-          {action.error}
-        </p>
-      )}
+      <ErrorNote message={action.error} />
       {started && <p role="status">{t('ttsStarted')}</p>}
       <button type="submit" class="primary" disabled={action.busy}>
         {t('speak')}
@@ -198,11 +191,7 @@ export function LibraryPage() {
       <section class="card">
         <h1>{t('navLibrary')}</h1>
         <h2>{t('podcasts')}</h2>
-        {podcasts.error && (
-          <p role="alert" class="error">
-            {podcasts.error}
-          </p>
-        )}
+        <ErrorNote message={podcasts.error} />
         {podcasts.data?.items.length === 0 && <p class="muted">{t('nothingYet')}</p>}
         <ul class="items">
           {podcasts.data?.items.map((p) => (
@@ -217,11 +206,7 @@ export function LibraryPage() {
             {t('refresh')}
           </button>
         </div>
-        {audios.error && (
-          <p role="alert" class="error">
-            {audios.error}
-          </p>
-        )}
+        <ErrorNote message={audios.error} />
         {audios.data?.items.length === 0 && <p class="muted">{t('nothingYet')}</p>}
         <ul class="items">
           {audios.data?.items.map((a) => (

@@ -5,6 +5,7 @@ import { api, must } from '../api';
 import { useAction, useLoad } from '../hooks';
 import { clock, useI18n } from '../i18n';
 import type { Chapter, Podcast, TranscriptLine } from '../types';
+import { ErrorNote } from '../components';
 
 export function Listen({ podcast }: { podcast: Podcast }) {
   const { t } = useI18n();
@@ -57,11 +58,7 @@ export function Listen({ podcast }: { podcast: Podcast }) {
             <span class="muted">{t('feedCopied')}</span>
           </label>
         )}
-        {feedAction.error && (
-          <p role="alert" class="error">
-            {feedAction.error}
-          </p>
-        )}
+        <ErrorNote message={feedAction.error} />
         {chapters.data && chapters.data.chapters.length > 0 && (
           <>
             <h3>{t('chapters')}</h3>
@@ -79,11 +76,7 @@ export function Listen({ podcast }: { podcast: Podcast }) {
       </div>
       <div class="transcript">
         <h3>{t('transcript')}</h3>
-        {transcript.error && (
-          <p role="alert" class="error">
-            {transcript.error}
-          </p>
-        )}
+        <ErrorNote message={transcript.error} />
         <ol aria-label={t('transcript')}>
           {lines.map((l, i) => (
             <li key={l.index}>

@@ -7,6 +7,7 @@ import { clock, languageName, useI18n, type Key } from '../i18n';
 import { navigate } from '../router';
 import type { Estimate, Podcast } from '../types';
 import { useVoices, voiceLabel } from './Voices';
+import { ErrorNote } from '../components';
 
 type Body = components['schemas']['CreatePodcastRequest'];
 type SourceType = 'text' | 'url' | 'topic';
@@ -75,11 +76,7 @@ export function NewPodcastPage() {
   return (
     <section class="card">
       <h1>{t('navNew')}</h1>
-      {voices.error && (
-        <p role="alert" class="error">
-          {voices.error}
-        </p>
-      )}
+      <ErrorNote message={voices.error} />
       <form onSubmit={onGenerate}>
         <div class="field">
           <label for="field-source">{t('source')}</label>
@@ -170,11 +167,7 @@ export function NewPodcastPage() {
             {estimate.etaSeconds != null && ` ${t('eta', { eta: clock(estimate.etaSeconds) })}`}
           </p>
         )}
-        {action.error && (
-          <p role="alert" class="error">
-            {action.error}
-          </p>
-        )}
+        <ErrorNote message={action.error} />
         <div class="actions">
           <button type="button" disabled={action.busy} onClick={() => void onEstimate()}>
             {t('estimate')}

@@ -8,6 +8,7 @@ import { Listen } from './Listen';
 import { Bar, Progress } from './Progress';
 import { Review } from './Review';
 import { useVoices } from './Voices';
+import { ErrorNote } from '../components';
 
 export const STATUS_KEYS: Record<string, Key> = {
   draft: 'statusDraft',
@@ -39,12 +40,7 @@ export function PodcastPage({ id }: { id: string }) {
     [podcast.reload],
   );
 
-  if (podcast.error)
-    return (
-      <p role="alert" class="error">
-        {podcast.error}
-      </p>
-    );
+  if (podcast.error) return <ErrorNote message={podcast.error} />;
   if (!p) return <p>{t('loading')}</p>;
 
   const review = <Review key={p.status} podcast={p} voices={voices.data ?? []} onStarted={started} />;
@@ -78,11 +74,7 @@ export function PodcastPage({ id }: { id: string }) {
         <>
           <section class="card">
             <p role="status">{p.status === 'canceled' ? t('canceled') : t('failed', { message: p.job?.errorMessage ?? '' })}</p>
-            {retry.error && (
-              <p role="alert" class="error">
-                {retry.error}
-              </p>
-            )}
+            <ErrorNote message={retry.error} />
             <button
               type="button"
               class="primary"

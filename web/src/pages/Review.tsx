@@ -6,6 +6,7 @@ import { useAction } from '../hooks';
 import { useI18n } from '../i18n';
 import type { Job, Podcast, Role, ScriptLine, Voice } from '../types';
 import { voiceLabel } from './Voices';
+import { ErrorNote } from '../components';
 
 interface EditLine extends ScriptLine {
   key: number;
@@ -103,11 +104,7 @@ export function Review({ podcast, voices, onStarted }: { podcast: Podcast; voice
           </li>
         ))}
       </ol>
-      {action.error && (
-        <p role="alert" class="error">
-          {action.error}
-        </p>
-      )}
+      <ErrorNote message={action.error} />
       {saved && <p role="status">{t('saved')}</p>}
       <div class="actions">
         <button type="button" onClick={add}>

@@ -5,6 +5,7 @@ import { api, must } from '../api';
 import { useAction, useLoad } from '../hooks';
 import { formatDate, useI18n } from '../i18n';
 import type { ApiKey, List, User, Webhook } from '../types';
+import { ErrorNote } from '../components';
 
 function ApiKeys() {
   const { t, lang } = useI18n();
@@ -27,11 +28,7 @@ function ApiKeys() {
   return (
     <section class="card">
       <h2>{t('apiKeys')}</h2>
-      {keys.error && (
-        <p role="alert" class="error">
-          {keys.error}
-        </p>
-      )}
+      <ErrorNote message={keys.error} />
       <ul class="items">
         {keys.data?.items.map((k) => (
           <li key={k.id} class="item row-between">
@@ -69,11 +66,7 @@ function ApiKeys() {
           {t('createKey')}
         </button>
       </form>
-      {action.error && (
-        <p role="alert" class="error">
-          {action.error}
-        </p>
-      )}
+      <ErrorNote message={action.error} />
     </section>
   );
 }
@@ -98,11 +91,7 @@ function Webhooks() {
   return (
     <section class="card">
       <h2>{t('webhooks')}</h2>
-      {hooks.error && (
-        <p role="alert" class="error">
-          {hooks.error}
-        </p>
-      )}
+      <ErrorNote message={hooks.error} />
       <ul class="items">
         {hooks.data?.items.map((h) => (
           <li key={h.id} class="item row-between">
@@ -132,11 +121,7 @@ function Webhooks() {
           {t('addWebhook')}
         </button>
       </form>
-      {action.error && (
-        <p role="alert" class="error">
-          {action.error}
-        </p>
-      )}
+      <ErrorNote message={action.error} />
     </section>
   );
 }

@@ -4,6 +4,7 @@ import { api, must } from '../api';
 import { useLoad } from '../hooks';
 import { languageName, useI18n, type Key } from '../i18n';
 import type { List, Voice } from '../types';
+import { ErrorNote } from '../components';
 
 const GENDER_KEYS: Record<string, Key> = { female: 'female', male: 'male', neutral: 'neutral' };
 
@@ -37,16 +38,8 @@ export function VoicesPage() {
   return (
     <section class="card">
       <h1>{t('voices')}</h1>
-      {voices.error && (
-        <p role="alert" class="error">
-          {voices.error}
-        </p>
-      )}
-      {error && (
-        <p role="alert" class="error">
-          {error}
-        </p>
-      )}
+      <ErrorNote message={voices.error} />
+      <ErrorNote message={error} />
       <audio ref={player} aria-label={t('playPreview')} controls class={playing ? 'preview' : 'hidden'} onEnded={() => setPlaying('')} />
       <ul class="voices">
         {voices.data?.map((v) => (
