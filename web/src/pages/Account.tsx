@@ -1,10 +1,10 @@
 // The plan, the quota bar (used, reserved, remaining, reset date), this month's usage, sign out.
 import { api, must } from '../api';
+import { ErrorNote } from '../components';
 import { useLoad } from '../hooks';
 import { clock, formatDate, useI18n, type Key } from '../i18n';
 import type { Me, Usage } from '../types';
 import { Bar } from './Progress';
-import { ErrorNote } from '../components';
 
 const PLAN_KEYS: Record<string, Key> = { free: 'planFree', pro: 'planPro', team: 'planTeam' };
 

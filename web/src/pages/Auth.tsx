@@ -1,10 +1,10 @@
 // Create an account or sign in (email and password, or Google/GitHub when the API has them).
 import { useEffect, useState } from 'preact/hooks';
 import { session } from '../api';
+import { ErrorNote } from '../components';
 import { useAction } from '../hooks';
 import { useI18n } from '../i18n';
 import type { User } from '../types';
-import { ErrorNote } from '../components';
 
 const PROVIDER_NAMES: Record<string, string> = { google: 'Google', github: 'GitHub' };
 

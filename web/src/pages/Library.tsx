@@ -4,12 +4,12 @@
 import type { ComponentChildren } from 'preact';
 import { useState } from 'preact/hooks';
 import { api, must } from '../api';
+import { ErrorNote } from '../components';
 import { useAction, useLoad } from '../hooks';
 import { clock, formatDate, useI18n, type Key } from '../i18n';
 import type { Audio, List, Podcast } from '../types';
 import { STATUS_KEYS } from './Podcast';
 import { useVoices, voiceLabel } from './Voices';
-import { ErrorNote } from '../components';
 
 type Patch = { title?: string | null; isPublic?: boolean };
 

@@ -2,10 +2,10 @@
 // the audio; a click seeks to it), MP3 download and the private feed URL.
 import { useRef, useState } from 'preact/hooks';
 import { api, must } from '../api';
+import { ErrorNote } from '../components';
 import { useAction, useLoad } from '../hooks';
 import { clock, useI18n } from '../i18n';
 import type { Chapter, Podcast, TranscriptLine } from '../types';
-import { ErrorNote } from '../components';
 
 export function Listen({ podcast }: { podcast: Podcast }) {
   const { t } = useI18n();

@@ -2,12 +2,12 @@
 import { useEffect, useState } from 'preact/hooks';
 import type { components } from '../../../clients/typescript/schema';
 import { api, must } from '../api';
+import { ErrorNote } from '../components';
 import { useAction } from '../hooks';
 import { clock, languageName, useI18n, type Key } from '../i18n';
 import { navigate } from '../router';
 import type { Estimate, Podcast } from '../types';
 import { useVoices, voiceLabel } from './Voices';
-import { ErrorNote } from '../components';
 
 type Body = components['schemas']['CreatePodcastRequest'];
 type SourceType = 'text' | 'url' | 'topic';

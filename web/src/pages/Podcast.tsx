@@ -1,6 +1,7 @@
 // One podcast: review its draft, follow its progress, listen to it, or edit and regenerate it.
 import { useCallback, useState } from 'preact/hooks';
 import { api, must } from '../api';
+import { ErrorNote } from '../components';
 import { useAction, useLoad } from '../hooks';
 import { clock, formatDate, useI18n, type Key } from '../i18n';
 import type { Job, Podcast } from '../types';
@@ -8,7 +9,6 @@ import { Listen } from './Listen';
 import { Bar, Progress } from './Progress';
 import { Review } from './Review';
 import { useVoices } from './Voices';
-import { ErrorNote } from '../components';
 
 export const STATUS_KEYS: Record<string, Key> = {
   draft: 'statusDraft',

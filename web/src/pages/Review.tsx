@@ -2,11 +2,11 @@
 // PUT /script; Approve (or Regenerate after completion) saves and starts the audio.
 import { useState } from 'preact/hooks';
 import { api, must } from '../api';
+import { ErrorNote } from '../components';
 import { useAction } from '../hooks';
 import { useI18n } from '../i18n';
 import type { Job, Podcast, Role, ScriptLine, Voice } from '../types';
 import { voiceLabel } from './Voices';
-import { ErrorNote } from '../components';
 
 interface EditLine extends ScriptLine {
   key: number;

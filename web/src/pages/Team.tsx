@@ -2,10 +2,10 @@
 // likewise). API keys need the Team plan, so other plans see why instead of an error.
 import { useState } from 'preact/hooks';
 import { api, must } from '../api';
+import { ErrorNote } from '../components';
 import { useAction, useLoad } from '../hooks';
 import { formatDate, useI18n } from '../i18n';
 import type { ApiKey, List, User, Webhook } from '../types';
-import { ErrorNote } from '../components';
 
 function ApiKeys() {
   const { t, lang } = useI18n();

@@ -1,10 +1,10 @@
 // The voice catalogue: English and Chinese names, language, gender, premium badge, a preview.
 import { useRef, useState } from 'preact/hooks';
 import { api, must } from '../api';
+import { ErrorNote } from '../components';
 import { useLoad } from '../hooks';
 import { languageName, useI18n, type Key } from '../i18n';
 import type { List, Voice } from '../types';
-import { ErrorNote } from '../components';
 
 const GENDER_KEYS: Record<string, Key> = { female: 'female', male: 'male', neutral: 'neutral' };
 
