@@ -9,7 +9,7 @@ import { useAction, useLoad } from '../hooks';
 import { clock, formatDate, useI18n, type Key } from '../i18n';
 import type { Audio, List, Podcast } from '../types';
 import { STATUS_KEYS } from './Podcast';
-import { useVoices, voiceLabel } from './Voices';
+import { useVoices, VoiceSelect } from './Voices';
 
 type Patch = { title?: string | null; isPublic?: boolean };
 
@@ -161,16 +161,7 @@ function SpeakForm({ onStarted }: { onStarted: () => void }) {
           {t('title')}
           <input value={title} maxLength={255} onInput={(e) => setTitle(e.currentTarget.value)} />
         </label>
-        <div class="field">
-          <label for="field-voice">{t('voice')}</label>
-          <select id="field-voice" value={voice} onChange={(e) => setVoiceId(e.currentTarget.value)}>
-            {voices.data?.map((v) => (
-              <option key={v.id} value={v.id}>
-                {voiceLabel(v)}
-              </option>
-            ))}
-          </select>
-        </div>
+        <VoiceSelect id="voice" label={t('voice')} voices={voices.data ?? []} value={voice} onChange={setVoiceId} />
       </div>
       <ErrorNote message={action.error} />
       {started && <p role="status">{t('ttsStarted')}</p>}

@@ -16,6 +16,22 @@ export function voiceLabel(v: Voice) {
   return v.nameZh ? `${v.name} · ${v.nameZh}` : v.name;
 }
 
+/** A labelled choice of voice: the `<label for>` names the select (`field-${id}`). */
+export function VoiceSelect(props: { id: string; label: string; voices: Voice[]; value: string; onChange: (voiceId: string) => void }) {
+  return (
+    <div class="field">
+      <label for={`field-${props.id}`}>{props.label}</label>
+      <select id={`field-${props.id}`} value={props.value} onChange={(e) => props.onChange(e.currentTarget.value)}>
+        {props.voices.map((v) => (
+          <option key={v.id} value={v.id}>
+            {voiceLabel(v)}
+          </option>
+        ))}
+      </select>
+    </div>
+  );
+}
+
 export function VoicesPage() {
   const { t, lang } = useI18n();
   const voices = useVoices();
