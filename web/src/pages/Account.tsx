@@ -1,5 +1,6 @@
 // The plan, the quota bar (used, reserved, remaining, reset date), this month's usage, sign out.
 import { api, must } from '../api';
+import { ErrorNote } from '../components';
 import { useLoad } from '../hooks';
 import { clock, formatDate, useI18n, type Key } from '../i18n';
 import type { Me, Usage } from '../types';
@@ -16,11 +17,7 @@ export function AccountPage({ onSignOut }: { onSignOut: () => void }) {
   return (
     <section class="card">
       <h1>{t('navAccount')}</h1>
-      {me.error && (
-        <p role="alert" class="error">
-          {me.error}
-        </p>
-      )}
+      <ErrorNote message={me.error} />
       {me.data && q && (
         <>
           <p>

@@ -1,6 +1,7 @@
 // Create an account or sign in (email and password, or Google/GitHub when the API has them).
 import { useEffect, useState } from 'preact/hooks';
 import { session } from '../api';
+import { ErrorNote } from '../components';
 import { useAction } from '../hooks';
 import { useI18n } from '../i18n';
 import type { User } from '../types';
@@ -51,11 +52,7 @@ export function AuthPage({ onSignedIn }: { onSignedIn: (user: User) => void }) {
             onInput={(e) => setPassword(e.currentTarget.value)}
           />
         </label>
-        {error && (
-          <p role="alert" class="error">
-            {error}
-          </p>
-        )}
+        <ErrorNote message={error} />
         <button type="submit" class="primary" disabled={busy}>
           {mode === 'register' ? t('createAccount') : t('signIn')}
         </button>

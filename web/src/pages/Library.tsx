@@ -4,11 +4,12 @@
 import type { ComponentChildren } from 'preact';
 import { useState } from 'preact/hooks';
 import { api, must } from '../api';
+import { ErrorNote } from '../components';
 import { useAction, useLoad } from '../hooks';
 import { clock, formatDate, useI18n, type Key } from '../i18n';
 import type { Audio, List, Podcast } from '../types';
 import { STATUS_KEYS } from './Podcast';
-import { useVoices, voiceLabel } from './Voices';
+import { useVoices, VoiceSelect } from './Voices';
 
 type Patch = { title?: string | null; isPublic?: boolean };
 
@@ -76,11 +77,7 @@ function LibraryItem(props: {
           </button>
         )}
       </div>
-      {action.error && (
-        <p role="alert" class="error">
-          {action.error}
-        </p>
-      )}
+      <ErrorNote message={action.error} />
     </li>
   );
 }
@@ -164,22 +161,9 @@ function SpeakForm({ onStarted }: { onStarted: () => void }) {
           {t('title')}
           <input value={title} maxLength={255} onInput={(e) => setTitle(e.currentTarget.value)} />
         </label>
-        <div class="field">
-          <label for="field-voice">{t('voice')}</label>
-          <select id="field-voice" value={voice} onChange={(e) => setVoiceId(e.currentTarget.value)}>
-            {voices.data?.map((v) => (
-              <option key={v.id} value={v.id}>
-                {voiceLabel(v)}
-              </option>
-            ))}
-          </select>
-        </div>
+        <VoiceSelect id="voice" label={t('voice')} voices={voices.data ?? []} value={voice} onChange={setVoiceId} />
       </div>
-      {action.error && (
-        <p role="alert" class="error">
-          {action.error}
-        </p>
-      )}
+      <ErrorNote message={action.error} />
       {started && <p role="status">{t('ttsStarted')}</p>}
       <button type="submit" class="primary" disabled={action.busy}>
         {t('speak')}
@@ -198,11 +182,7 @@ export function LibraryPage() {
       <section class="card">
         <h1>{t('navLibrary')}</h1>
         <h2>{t('podcasts')}</h2>
-        {podcasts.error && (
-          <p role="alert" class="error">
-            {podcasts.error}
-          </p>
-        )}
+        <ErrorNote message={podcasts.error} />
         {podcasts.data?.items.length === 0 && <p class="muted">{t('nothingYet')}</p>}
         <ul class="items">
           {podcasts.data?.items.map((p) => (
@@ -217,11 +197,7 @@ export function LibraryPage() {
             {t('refresh')}
           </button>
         </div>
-        {audios.error && (
-          <p role="alert" class="error">
-            {audios.error}
-          </p>
-        )}
+        <ErrorNote message={audios.error} />
         {audios.data?.items.length === 0 && <p class="muted">{t('nothingYet')}</p>}
         <ul class="items">
           {audios.data?.items.map((a) => (

@@ -2,6 +2,7 @@
 // the audio; a click seeks to it), MP3 download and the private feed URL.
 import { useRef, useState } from 'preact/hooks';
 import { api, must } from '../api';
+import { ErrorNote } from '../components';
 import { useAction, useLoad } from '../hooks';
 import { clock, useI18n } from '../i18n';
 import type { Chapter, Podcast, TranscriptLine } from '../types';
@@ -57,11 +58,7 @@ export function Listen({ podcast }: { podcast: Podcast }) {
             <span class="muted">{t('feedCopied')}</span>
           </label>
         )}
-        {feedAction.error && (
-          <p role="alert" class="error">
-            {feedAction.error}
-          </p>
-        )}
+        <ErrorNote message={feedAction.error} />
         {chapters.data && chapters.data.chapters.length > 0 && (
           <>
             <h3>{t('chapters')}</h3>
@@ -79,11 +76,7 @@ export function Listen({ podcast }: { podcast: Podcast }) {
       </div>
       <div class="transcript">
         <h3>{t('transcript')}</h3>
-        {transcript.error && (
-          <p role="alert" class="error">
-            {transcript.error}
-          </p>
-        )}
+        <ErrorNote message={transcript.error} />
         <ol aria-label={t('transcript')}>
           {lines.map((l, i) => (
             <li key={l.index}>

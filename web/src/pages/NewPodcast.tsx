@@ -2,11 +2,12 @@
 import { useEffect, useState } from 'preact/hooks';
 import type { components } from '../../../clients/typescript/schema';
 import { api, must } from '../api';
+import { ErrorNote } from '../components';
 import { useAction } from '../hooks';
 import { clock, languageName, useI18n, type Key } from '../i18n';
 import { navigate } from '../router';
 import type { Estimate, Podcast } from '../types';
-import { useVoices, voiceLabel } from './Voices';
+import { useVoices, VoiceSelect } from './Voices';
 
 type Body = components['schemas']['CreatePodcastRequest'];
 type SourceType = 'text' | 'url' | 'topic';
@@ -75,11 +76,7 @@ export function NewPodcastPage() {
   return (
     <section class="card">
       <h1>{t('navNew')}</h1>
-      {voices.error && (
-        <p role="alert" class="error">
-          {voices.error}
-        </p>
-      )}
+      <ErrorNote message={voices.error} />
       <form onSubmit={onGenerate}>
         <div class="field">
           <label for="field-source">{t('source')}</label>
@@ -138,26 +135,8 @@ export function NewPodcastPage() {
           </div>
         </div>
         <div class="row">
-          <div class="field">
-            <label for="field-hostVoice">{t('hostVoice')}</label>
-            <select id="field-hostVoice" value={hostVoiceId} onChange={(e) => setHost(e.currentTarget.value)}>
-              {choices.map((v) => (
-                <option key={v.id} value={v.id}>
-                  {voiceLabel(v)}
-                </option>
-              ))}
-            </select>
-          </div>
-          <div class="field">
-            <label for="field-guestVoice">{t('guestVoice')}</label>
-            <select id="field-guestVoice" value={guestVoiceId} onChange={(e) => setGuest(e.currentTarget.value)}>
-              {choices.map((v) => (
-                <option key={v.id} value={v.id}>
-                  {voiceLabel(v)}
-                </option>
-              ))}
-            </select>
-          </div>
+          <VoiceSelect id="hostVoice" label={t('hostVoice')} voices={choices} value={hostVoiceId} onChange={setHost} />
+          <VoiceSelect id="guestVoice" label={t('guestVoice')} voices={choices} value={guestVoiceId} onChange={setGuest} />
         </div>
         <label class="check">
           <input type="checkbox" checked={review} onChange={(e) => setReview(e.currentTarget.checked)} />
@@ -170,11 +149,7 @@ export function NewPodcastPage() {
             {estimate.etaSeconds != null && ` ${t('eta', { eta: clock(estimate.etaSeconds) })}`}
           </p>
         )}
-        {action.error && (
-          <p role="alert" class="error">
-            {action.error}
-          </p>
-        )}
+        <ErrorNote message={action.error} />
         <div class="actions">
           <button type="button" disabled={action.busy} onClick={() => void onEstimate()}>
             {t('estimate')}

@@ -1,6 +1,7 @@
 // One podcast: review its draft, follow its progress, listen to it, or edit and regenerate it.
 import { useCallback, useState } from 'preact/hooks';
 import { api, must } from '../api';
+import { ErrorNote } from '../components';
 import { useAction, useLoad } from '../hooks';
 import { clock, formatDate, useI18n, type Key } from '../i18n';
 import type { Job, Podcast } from '../types';
@@ -39,12 +40,7 @@ export function PodcastPage({ id }: { id: string }) {
     [podcast.reload],
   );
 
-  if (podcast.error)
-    return (
-      <p role="alert" class="error">
-        {podcast.error}
-      </p>
-    );
+  if (podcast.error) return <ErrorNote message={podcast.error} />;
   if (!p) return <p>{t('loading')}</p>;
 
   const review = <Review key={p.status} podcast={p} voices={voices.data ?? []} onStarted={started} />;
@@ -78,11 +74,7 @@ export function PodcastPage({ id }: { id: string }) {
         <>
           <section class="card">
             <p role="status">{p.status === 'canceled' ? t('canceled') : t('failed', { message: p.job?.errorMessage ?? '' })}</p>
-            {retry.error && (
-              <p role="alert" class="error">
-                {retry.error}
-              </p>
-            )}
+            <ErrorNote message={retry.error} />
             <button
               type="button"
               class="primary"

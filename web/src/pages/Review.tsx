@@ -2,6 +2,7 @@
 // PUT /script; Approve (or Regenerate after completion) saves and starts the audio.
 import { useState } from 'preact/hooks';
 import { api, must } from '../api';
+import { ErrorNote } from '../components';
 import { useAction } from '../hooks';
 import { useI18n } from '../i18n';
 import type { Job, Podcast, Role, ScriptLine, Voice } from '../types';
@@ -103,11 +104,7 @@ export function Review({ podcast, voices, onStarted }: { podcast: Podcast; voice
           </li>
         ))}
       </ol>
-      {action.error && (
-        <p role="alert" class="error">
-          {action.error}
-        </p>
-      )}
+      <ErrorNote message={action.error} />
       {saved && <p role="status">{t('saved')}</p>}
       <div class="actions">
         <button type="button" onClick={add}>

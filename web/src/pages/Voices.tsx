@@ -1,6 +1,7 @@
 // The voice catalogue: English and Chinese names, language, gender, premium badge, a preview.
 import { useRef, useState } from 'preact/hooks';
 import { api, must } from '../api';
+import { ErrorNote } from '../components';
 import { useLoad } from '../hooks';
 import { languageName, useI18n, type Key } from '../i18n';
 import type { List, Voice } from '../types';
@@ -13,6 +14,22 @@ export function useVoices() {
 
 export function voiceLabel(v: Voice) {
   return v.nameZh ? `${v.name} · ${v.nameZh}` : v.name;
+}
+
+/** A labelled choice of voice: the `<label for>` names the select (`field-${id}`). */
+export function VoiceSelect(props: { id: string; label: string; voices: Voice[]; value: string; onChange: (voiceId: string) => void }) {
+  return (
+    <div class="field">
+      <label for={`field-${props.id}`}>{props.label}</label>
+      <select id={`field-${props.id}`} value={props.value} onChange={(e) => props.onChange(e.currentTarget.value)}>
+        {props.voices.map((v) => (
+          <option key={v.id} value={v.id}>
+            {voiceLabel(v)}
+          </option>
+        ))}
+      </select>
+    </div>
+  );
 }
 
 export function VoicesPage() {
@@ -37,16 +54,8 @@ export function VoicesPage() {
   return (
     <section class="card">
       <h1>{t('voices')}</h1>
-      {voices.error && (
-        <p role="alert" class="error">
-          {voices.error}
-        </p>
-      )}
-      {error && (
-        <p role="alert" class="error">
-          {error}
-        </p>
-      )}
+      <ErrorNote message={voices.error} />
+      <ErrorNote message={error} />
       <audio ref={player} aria-label={t('playPreview')} controls class={playing ? 'preview' : 'hidden'} onEnded={() => setPlaying('')} />
       <ul class="voices">
         {voices.data?.map((v) => (
