@@ -1,6 +1,7 @@
 // A running podcast, live from /events: stage, progress bar, line n of N, ETA; cancel.
 import { useEffect } from 'preact/hooks';
 import { api, must } from '../api';
+import { ErrorNote } from '../components';
 import { useAction, useJobEvents } from '../hooks';
 import { clock, useI18n, type Key } from '../i18n';
 import type { Job } from '../types';
@@ -38,11 +39,7 @@ export function Progress({ podcastId, initial, onSettled }: { podcastId: string;
         {job?.progress ?? 0}%{lines && ` · ${t('lineOf', lines)}`}
         {job?.etaSeconds != null && !finished && ` · ${t('etaLeft', { eta: clock(job.etaSeconds) })}`}
       </p>
-      {cancel.error && (
-        <p role="alert" class="error">
-          {cancel.error}
-        </p>
-      )}
+      <ErrorNote message={cancel.error} />
       {!finished && (
         <button
           type="button"
