@@ -246,7 +246,7 @@ describe('the web studio in a real browser', function () {
     assert.deepEqual(problems.list, [], 'no console errors and no failed requests');
   });
 
-  it("shows the API's own error message, plays a voice preview, cancels a run, keeps a library (speak, rename, make public, delete audios and podcasts) and webhooks, signs out and in", async () => {
+  it("shows the API's own error message, plays a voice preview, cancels a run, keeps a library (speak, rename, make public, delete audios and podcasts), webhooks and API keys, signs out and in", async () => {
     await page.setViewportSize({ width: 1280, height: 900 });
     await page.goto(`${stack.url}/studio/?lang=en#/new`);
 
@@ -373,6 +373,20 @@ describe('the web studio in a real browser', function () {
     const hook = page.getByRole('listitem').filter({ hasText: 'http://127.0.0.1:9/studio-hook' });
     await hook.getByRole('button', { name: 'Delete' }).click();
     await hook.waitFor({ state: 'detached' });
+
+    // On the Team plan the same page makes an API key, shows it once, and revokes it.
+    await stack.knex('users').where({ email }).update({ plan: 'team' });
+    await page.reload();
+    await page.getByLabel('Key name').fill('Studio key');
+    await page.getByRole('button', { name: 'Create key' }).click();
+    const shown = (await page.getByRole('status').filter({ hasText: 'shown only once' }).textContent()) ?? '';
+    const key = /ak_\S+/.exec(shown)?.[0];
+    assert.ok(key, `the new key is shown: ${shown}`);
+    assert.equal((await fetch(`${stack.url}/v1/me`, { headers: { 'x-api-key': key } })).status, 200, 'the key works');
+    const keyItem = page.getByRole('listitem').filter({ hasText: 'Studio key' });
+    await keyItem.getByRole('button', { name: 'Revoke' }).click();
+    await keyItem.waitFor({ state: 'detached' });
+    assert.equal((await fetch(`${stack.url}/v1/me`, { headers: { 'x-api-key': key } })).status, 401, 'a revoked key is refused');
 
     // Sign out, and back in with the same account.
     await page.getByRole('link', { name: 'Account' }).click();
