@@ -1,9 +1,11 @@
 // `npm run demo`: the first run. Starts the whole stack on its embedded defaults (like
 // `npm run dev`), signs in a demo user, turns a bundled Chinese and English article into a short
 // two-voice podcast with a progress bar, and prints the MP3's path, its duration and the run's
-// Temporal UI link. The stack keeps running until Ctrl-C (or exits at once with --exit).
+// Temporal UI link, all through the typed client (clients/typescript). The stack keeps running
+// until Ctrl-C (or exits at once with --exit).
 import fs from 'node:fs';
 import path from 'node:path';
+import { AimakeError, createAimakeClient, downloadPodcast, unwrap, waitForPodcast, type PodcastJob } from '../../clients/typescript';
 import { loadConfig } from '../config';
 import { onShutdown } from '../shutdown';
 import { startDevStack } from './dev';
@@ -11,20 +13,21 @@ import { startDevStack } from './dev';
 const DEMO_EMAIL = process.env.DEMO_EMAIL ?? 'demo@aimake.local';
 const DEMO_PASSWORD = process.env.DEMO_PASSWORD ?? 'aimake-demo-password';
 
-async function api(base: string, method: string, route: string, body?: unknown, token?: string) {
-  const res = await fetch(base + route, {
-    method,
-    headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await res.text();
-  return { status: res.status, body: text ? JSON.parse(text) : null };
-}
-
 function bar(progress: number, step: string) {
   const width = 30;
   const filled = Math.round((progress / 100) * width);
   return `[${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${String(progress).padStart(3)}%  ${step}`;
+}
+
+/** The demo user's session token: registered on the first run, signed in on later ones. */
+async function signIn(baseUrl: string): Promise<string> {
+  const anonymous = createAimakeClient({ baseUrl });
+  try {
+    return (await unwrap(anonymous.POST('/v1/auth/register', { body: { email: DEMO_EMAIL, password: DEMO_PASSWORD, name: 'Demo' } }))).token;
+  } catch (err) {
+    if (!(err instanceof AimakeError && err.status === 409)) throw err;
+    return (await unwrap(anonymous.POST('/v1/auth/login', { body: { email: DEMO_EMAIL, password: DEMO_PASSWORD } }))).token;
+  }
 }
 
 async function main() {
@@ -35,54 +38,47 @@ async function main() {
   console.log('[demo] starting AIMake on its embedded defaults…');
   const stack = await startDevStack();
   try {
-    let auth = await api(stack.apiUrl, 'POST', '/v1/auth/register', { email: DEMO_EMAIL, password: DEMO_PASSWORD, name: 'Demo' });
-    if (auth.status === 409) auth = await api(stack.apiUrl, 'POST', '/v1/auth/login', { email: DEMO_EMAIL, password: DEMO_PASSWORD });
-    if (auth.status >= 300) throw new Error(`could not sign in the demo user: ${JSON.stringify(auth.body)}`);
-    const token = auth.body.token as string;
+    const client = createAimakeClient({ baseUrl: stack.apiUrl, token: await signIn(stack.apiUrl) });
     console.log(`[demo] signed in as ${DEMO_EMAIL}`);
 
     const article = fs.readFileSync(path.join(config.root, 'assets/demo-article.md'), 'utf8');
-    const created = await api(
-      stack.apiUrl,
-      'POST',
-      '/v1/podcasts',
-      {
-        title: '声音工作室的一天 / A Day in a Voice Studio',
-        sourceType: 'text',
-        sourceContent: article,
-        targetDuration: 90,
-        language: 'zh-CN',
-        hostVoiceId: 'local-zh-female',
-        guestVoiceId: 'local-zh-male',
-      },
-      token,
-    );
-    if (created.status === 402) throw new Error(`the demo user's monthly quota is used up: ${created.body.error.message}`);
-    if (created.status !== 202) throw new Error(`could not create the podcast: ${JSON.stringify(created.body)}`);
-    const podcastId = created.body.podcast.id as string;
+    const created = (await unwrap(
+      client.POST('/v1/podcasts', {
+        body: {
+          title: '声音工作室的一天 / A Day in a Voice Studio',
+          sourceType: 'text',
+          sourceContent: article,
+          targetDuration: 90,
+          language: 'zh-CN',
+          hostVoiceId: 'local-zh-female',
+          guestVoiceId: 'local-zh-male',
+        },
+      }),
+    ).catch((err: unknown) => {
+      if (err instanceof AimakeError && err.code === 'QUOTA_EXCEEDED') throw new Error(`the demo user's monthly quota is used up: ${err.message}`);
+      throw err;
+    })) as unknown as { podcast: { id: string } };
+    const podcastId = created.podcast.id;
 
-    let job = created.body.job;
     const tty = process.stdout.isTTY;
-    let lastLine = '';
-    while (!['completed', 'failed', 'canceled'].includes(job.status)) {
-      await new Promise((r) => setTimeout(r, 300));
-      job = (await api(stack.apiUrl, 'GET', `/v1/podcasts/${podcastId}/job`, undefined, token)).body;
+    const show = (job: PodcastJob) => {
       const line = bar(job.progress, job.currentStep ?? job.status);
-      if (line === lastLine) continue;
-      lastLine = line;
       if (tty) process.stdout.write(`\r${line.padEnd(90)}`);
       else console.log(line);
-    }
+    };
+    const job = await waitForPodcast(client, podcastId, { intervalMs: 300, onProgress: show });
     if (tty) process.stdout.write('\n');
     const runUrl = `${stack.temporalUiUrl}/namespaces/${config.TEMPORAL_NAMESPACE}/workflows/podcast-${podcastId}`;
     if (job.status !== 'completed') throw new Error(`the podcast ${job.status}: ${job.errorCode} ${job.errorMessage} (see ${runUrl})`);
 
-    const podcast = (await api(stack.apiUrl, 'GET', `/v1/podcasts/${podcastId}`, undefined, token)).body;
-    const file = await fetch(stack.apiUrl + podcast.audioUrl, { headers: { authorization: `Bearer ${token}` } });
+    const podcast = (await unwrap(client.GET('/v1/podcasts/{id}', { params: { path: { id: podcastId } } }))) as unknown as {
+      duration: number;
+      script: unknown[];
+    };
     const outDir = path.join(config.DATA_DIR, 'demo');
     fs.mkdirSync(outDir, { recursive: true });
     const mp3 = path.join(outDir, `podcast-${podcastId}.mp3`);
-    fs.writeFileSync(mp3, Buffer.from(await file.arrayBuffer()));
+    await downloadPodcast(client, podcastId, mp3);
     console.log(`
 Your first podcast is ready.
   MP3          ${mp3}
