@@ -27,8 +27,7 @@ describe('the aimake CLI (bin/aimake), as a child process against the API', func
   let home: string;
 
   before(async () => {
-    // Other suites' failed sign-ins from 127.0.0.1 share the per-IP login counter in the test database.
-    stack = await startTestStack({ LOGIN_MAX_FAILURES_PER_IP: '10000' });
+    stack = await startTestStack();
   });
   beforeEach(() => {
     home = fs.mkdtempSync(path.join(os.tmpdir(), 'aimake-cli-'));
