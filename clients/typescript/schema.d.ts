@@ -1427,7 +1427,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description A sign-in started by the web studio: signed in by its session cookie, back to /studio/ */
+            /** @description A sign-in started by the web studio: back to /studio/, signed in by its session cookie, or with ?signInError=<message> when it failed */
             302: {
                 headers: {
                     [name: string]: unknown;
@@ -1563,7 +1563,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description A sign-in started by the web studio: signed in by its session cookie, back to /studio/ */
+            /** @description A sign-in started by the web studio: back to /studio/, signed in by its session cookie, or with ?signInError=<message> when it failed */
             302: {
                 headers: {
                     [name: string]: unknown;

@@ -33,6 +33,13 @@ export type OAuthClient = 'api' | 'studio';
 // cookie, so the mark cannot be added or removed on the way through the provider.
 const STUDIO_STATE_SUFFIX = '.studio';
 
+/**
+ * Whether a callback's state claims the web studio started the sign-in. Trusted for signing in only
+ * once the state matched (signIn); before that, good enough to send a failure back to the studio's
+ * page rather than answer JSON to a person in a browser.
+ */
+export const startedByStudio = (state: string | undefined) => Boolean(state?.endsWith(STUDIO_STATE_SUFFIX));
+
 const STATE_TTL_MINUTES = 10;
 // A person is waiting in a browser: give up on a silent provider well before the browser does.
 const PROVIDER_TIMEOUT_MS = 15_000;
@@ -159,7 +166,7 @@ export class OAuthService {
     const accessToken = await this.exchange(provider, setup, callback.code, pending.codeVerifier);
     const profile = await setup.profile(accessToken);
     const user = await this.resolveUser(provider, profile);
-    const client: OAuthClient = callback.state.endsWith(STUDIO_STATE_SUFFIX) ? 'studio' : 'api';
+    const client: OAuthClient = startedByStudio(callback.state) ? 'studio' : 'api';
     return { ...(await this.accounts.signInAuthenticated(user, meta)), client };
   }
 

@@ -432,7 +432,12 @@ describe('OAuth sign-in (Google, GitHub)', function () {
     const refused = await call(api.url, 'GET', `/v1/auth/oauth/google/callback?${forged.toString()}`, {
       headers: { cookie: `${cookieOfPlain}.studio` },
     });
-    assertError(refused, 400, 'VALIDATION_FAILED', /state/);
+    // Refused, and (the state claiming the studio) sent to the studio's page with the reason, signed in as no one.
+    assert.equal(refused.status, 302);
+    const refusedAt = new URL(refused.headers.get('location')!, api.url);
+    assert.equal(refusedAt.pathname, '/studio/');
+    assert.match(refusedAt.searchParams.get('signInError') ?? '', /state/);
+    assert.equal(refused.headers.getSetCookie().filter((c) => c.startsWith('aimake_session=')).length, 0);
     // Without ?client=studio the answer is the API's, as before.
     const api1 = await callback('google', plain.back.search);
     assert.equal(api1.status, 200, JSON.stringify(api1.body));
@@ -440,6 +445,26 @@ describe('OAuth sign-in (Google, GitHub)', function () {
     assert.equal(api1.headers.getSetCookie().filter((c) => c.startsWith('aimake_session=')).length, 0);
 
     assertError(await call(api.url, 'GET', '/v1/auth/oauth/google?client=mobile'), 400, 'VALIDATION_FAILED');
+  });
+
+  it('a studio sign-in the person cancels at the provider returns to the studio with the reason; an API one answers the error', async () => {
+    const studio = await authorize('google', api.url, 'studio');
+    const state = studio.back.searchParams.get('state')!;
+    const cancelled = await call(api.url, 'GET', `/v1/auth/oauth/google/callback?error=access_denied&state=${encodeURIComponent(state)}`, {
+      headers: { cookie: browserCookies.get(state)! },
+    });
+    assert.equal(cancelled.status, 302, JSON.stringify(cancelled.body));
+    const at = new URL(cancelled.headers.get('location')!, api.url);
+    assert.equal(at.pathname, '/studio/');
+    assert.match(at.searchParams.get('signInError') ?? '', /not completed at Google \(access_denied\)/);
+    assert.equal(cancelled.headers.getSetCookie().filter((c) => c.startsWith('aimake_session=')).length, 0);
+
+    const plain = await authorize('google');
+    const plainState = plain.back.searchParams.get('state')!;
+    const refused = await call(api.url, 'GET', `/v1/auth/oauth/google/callback?error=access_denied&state=${encodeURIComponent(plainState)}`, {
+      headers: { cookie: browserCookies.get(plainState)! },
+    });
+    assertError(refused, 401, 'UNAUTHENTICATED', /access_denied/);
   });
 
   it('documents the OAuth routes in /openapi.json', async () => {

@@ -404,6 +404,12 @@ describe('the web studio in a real browser', function () {
     await page.getByRole('link', { name: 'Account' }).click();
     await page.getByRole('button', { name: 'Create account' }).waitFor();
 
+    // A Google/GitHub sign-in that failed comes back with its reason, which the page shows once.
+    const reason = 'Sign-in was not completed at Google (access_denied)';
+    await page.goto(`${stack.url}/studio/?lang=en&signInError=${encodeURIComponent(reason)}`);
+    assert.equal(await page.getByRole('alert').textContent(), reason);
+    assert.equal(new URL(page.url()).searchParams.get('signInError'), null, 'dropped from the address');
+
     assert.deepEqual(problems.list, [], 'no console errors and no failed requests');
   });
 });

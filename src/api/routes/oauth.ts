@@ -1,7 +1,8 @@
 import { z } from 'zod';
 import type { Config } from '../../config';
 import { userView } from '../../services/accounts';
-import { OAUTH_PROVIDERS, PROVIDER_LABEL, type OAuthService } from '../../services/oauth';
+import { AppError } from '../../errors';
+import { OAUTH_PROVIDERS, PROVIDER_LABEL, startedByStudio, type OAuthService } from '../../services/oauth';
 import { clientIp } from '../request';
 import { route } from '../route';
 import { setSessionCookie } from '../studio';
@@ -69,7 +70,10 @@ export function oauthRoutes(deps: { oauth: OAuthService; config: Config }) {
         query: CallbackQuery,
         responses: {
           200: { description: 'Signed in', schema: SessionSchema },
-          302: { description: 'A sign-in started by the web studio: signed in by its session cookie, back to /studio/' },
+          302: {
+            description:
+              'A sign-in started by the web studio: back to /studio/, signed in by its session cookie, or with ?signInError=<message> when it failed',
+          },
           400: { description: 'Missing code, or a state that is unknown, expired or already used' },
           401: { description: `${label} refused or the person cancelled; start again` },
           403: { description: `No verified email at ${label} for a new account, or the account is disabled` },
@@ -77,10 +81,20 @@ export function oauthRoutes(deps: { oauth: OAuthService; config: Config }) {
         },
         handler: async (ctx, { query }) => {
           const browserState = ctx.cookies.get(stateCookie(provider));
-          const { user, token, client } = await oauth.signIn(provider, query, { ip: clientIp(ctx), userAgent: ctx.get('user-agent') }, browserState);
-          ctx.cookies.set(stateCookie(provider), null, { path: `/v1/auth/oauth/${provider}` });
           // A session token: never cached by the browser or a proxy.
           ctx.set('Cache-Control', 'no-store');
+          let signedIn;
+          try {
+            signedIn = await oauth.signIn(provider, query, { ip: clientIp(ctx), userAgent: ctx.get('user-agent') }, browserState);
+          } catch (err) {
+            // A person in the studio (cancelled, refused, expired) gets its sign-in page and the reason, not JSON.
+            if (!(err instanceof AppError) || !startedByStudio(query.state)) throw err;
+            ctx.cookies.set(stateCookie(provider), null, { path: `/v1/auth/oauth/${provider}` });
+            ctx.redirect(`/studio/?${new URLSearchParams({ signInError: err.message }).toString()}`);
+            return;
+          }
+          const { user, token, client } = signedIn;
+          ctx.cookies.set(stateCookie(provider), null, { path: `/v1/auth/oauth/${provider}` });
           if (client === 'studio') {
             setSessionCookie(ctx, token, { secure: secureCookie, maxAgeSec: config.SESSION_TTL_DAYS * 86_400 });
             ctx.redirect('/studio/');

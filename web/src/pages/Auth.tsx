@@ -8,6 +8,18 @@ import type { User } from '../types';
 
 const PROVIDER_NAMES: Record<string, string> = { google: 'Google', github: 'GitHub' };
 
+/** Why a Google/GitHub sign-in failed, as the API's callback sent it back (read once, then dropped from the URL). */
+function takeSignInError(): string {
+  const params = new URLSearchParams(location.search);
+  const message = params.get('signInError') ?? '';
+  if (message) {
+    params.delete('signInError');
+    const search = params.toString();
+    history.replaceState(null, '', `${location.pathname}${search ? `?${search}` : ''}${location.hash}`);
+  }
+  return message;
+}
+
 export function AuthPage({ onSignedIn }: { onSignedIn: (user: User) => void }) {
   const { t } = useI18n();
   const [mode, setMode] = useState<'register' | 'login'>('register');
@@ -15,6 +27,7 @@ export function AuthPage({ onSignedIn }: { onSignedIn: (user: User) => void }) {
   const [password, setPassword] = useState('');
   const [providers, setProviders] = useState<string[]>([]);
   const { busy, error, run } = useAction();
+  const [providerError] = useState(takeSignInError);
 
   useEffect(() => {
     session.config().then(
@@ -52,7 +65,7 @@ export function AuthPage({ onSignedIn }: { onSignedIn: (user: User) => void }) {
             onInput={(e) => setPassword(e.currentTarget.value)}
           />
         </label>
-        <ErrorNote message={error} />
+        <ErrorNote message={error || providerError} />
         <button type="submit" class="primary" disabled={busy}>
           {mode === 'register' ? t('createAccount') : t('signIn')}
         </button>
