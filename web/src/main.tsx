@@ -1,7 +1,7 @@
 // The studio: a session check, a header with navigation and the language switcher, and one page
 // per hash route (#/new, #/library, #/voices, #/team, #/account, #/podcasts/<id>).
 import { render } from 'preact';
-import { useEffect, useMemo, useState } from 'preact/hooks';
+import { useEffect, useLayoutEffect, useMemo, useState } from 'preact/hooks';
 import { session, SIGNED_OUT } from './api';
 import { I18n, initialLang, translator, type Key, type Lang } from './i18n';
 import { AccountPage } from './pages/Account';
@@ -49,7 +49,8 @@ function App() {
     window.addEventListener(SIGNED_OUT, signedOut);
     return () => window.removeEventListener(SIGNED_OUT, signedOut);
   }, []);
-  useEffect(() => {
+  // Before the browser paints: the page's lang (which screen readers pronounce by) never lags its text.
+  useLayoutEffect(() => {
     document.documentElement.lang = lang;
     document.title = t('appName');
     const url = new URL(location.href);

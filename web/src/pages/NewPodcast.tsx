@@ -46,8 +46,10 @@ export function NewPodcastPage() {
   useEffect(() => {
     if (!choices.length) return;
     const preferred = [...choices.filter((v) => !v.isPremium), ...choices.filter((v) => v.isPremium)];
-    if (!choices.some((v) => v.id === hostVoiceId)) setHost(preferred[0]!.id);
-    if (!choices.some((v) => v.id === guestVoiceId)) setGuest((preferred[1] ?? preferred[0])!.id);
+    // Updates from the current value, not this render's: a voice picked while the list was arriving stays picked.
+    const valid = (id: string) => choices.some((v) => v.id === id);
+    setHost((current) => (valid(current) ? current : preferred[0]!.id));
+    setGuest((current) => (valid(current) ? current : (preferred[1] ?? preferred[0])!.id));
   }, [choices, hostVoiceId, guestVoiceId]);
   useEffect(() => setEstimate(null), [sourceType, source, minutes, style, language, hostVoiceId, guestVoiceId]);
 
